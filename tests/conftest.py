@@ -1,0 +1,132 @@
+"""Test fixtures: tables created once per session, emptied after each test; factories as callables.
+
+The suite runs on SQLite by default and on PostgreSQL when DATABASE_URL is set (scripts/test.sh runs
+both). Data is committed for real so that live servers, browsers and RQ workers see it.
+"""
+from __future__ import annotations
+
+import os
+import re
+import tempfile
+
+import pytest
+
+# The config reads the environment at import: point the instance folder at a temp dir first.
+_INSTANCE = tempfile.mkdtemp(prefix="backoffice-test-")
+os.environ.setdefault("BACKOFFICE_INSTANCE_PATH", _INSTANCE)
+os.environ["BACKOFFICE_ENV"] = "testing"
+
+from backoffice import create_app  # noqa: E402
+from backoffice.extensions import db  # noqa: E402
+from backoffice.i18n import compile_catalogs  # noqa: E402
+
+from .factories import Factories  # noqa: E402
+
+CSRF_RE = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"|value="([^"]+)"[^>]*name="csrf_token"')
+
+
+@pytest.fixture(scope="session")
+def app():
+    compile_catalogs()
+    app = create_app("testing")
+    with app.app_context():
+        db.drop_all()
+        db.create_all()
+    yield app
+    with app.app_context():
+        db.session.remove()
+        db.drop_all()
+        db.engine.dispose()
+
+
+def _empty_tables():
+    if db.engine.dialect.name == "postgresql":
+        names = ", ".join(f'"{t.name}"' for t in db.metadata.sorted_tables)
+        db.session.execute(db.text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+    else:
+        for table in reversed(db.metadata.sorted_tables):
+            db.session.execute(table.delete())
+    db.session.commit()
+
+
+@pytest.fixture(autouse=True)
+def _app_context(request, app):
+    """Every test runs inside an app context and leaves empty tables behind."""
+    if "no_db" in request.keywords:
+        yield
+        return
+    from backoffice.extensions import limiter
+
+    with app.app_context():
+        limiter.reset()
+        yield
+        db.session.rollback()
+        db.session.remove()
+        _empty_tables()
+
+
+@pytest.fixture
+def factories(app) -> Factories:
+    return Factories(db)
+
+
+@pytest.fixture
+def network(factories):
+    """Two concessions (Nord: GAP, DAINVILLE; Sud: RENNES, AGEN) with one account per role."""
+    return factories.network()
+
+
+class BackofficeClient:
+    """A test client that logs in and posts forms with the session's CSRF token."""
+
+    def __init__(self, client):
+        self.client = client
+        self._csrf = None
+
+    def __getattr__(self, name):
+        return getattr(self.client, name)
+
+    @property
+    def csrf_token(self) -> str:
+        if self._csrf is None:
+            html = self.client.get("/auth/login").get_data(as_text=True)
+            if "csrf_token" not in html:
+                html = self.client.get("/").get_data(as_text=True)
+            self._csrf = csrf_from(html)
+        return self._csrf
+
+    def login(self, email, password="demo-password"):
+        self.client.post("/auth/logout", data={"csrf_token": self.csrf_token})
+        self._csrf = None
+        response = self.client.post("/auth/login", data={"email": email, "password": password,
+                                                        "csrf_token": self.csrf_token})
+        self._csrf = None  # the token is re-issued with the new session
+        return response
+
+    def form(self, url, data=None, **kwargs):
+        """POST a form with the CSRF token."""
+        payload = dict(data or {})
+        payload.setdefault("csrf_token", self.csrf_token)
+        return self.client.post(url, data=payload, **kwargs)
+
+
+def csrf_from(html: str) -> str | None:
+    m = CSRF_RE.search(html)
+    return (m.group(1) or m.group(2)) if m else None
+
+
+@pytest.fixture
+def client(app) -> BackofficeClient:
+    return BackofficeClient(app.test_client())
+
+
+@pytest.fixture
+def login(app):
+    """``login(user_or_email)`` → a logged-in BackofficeClient (a fresh client each call)."""
+    def _login(user) -> BackofficeClient:
+        c = BackofficeClient(app.test_client())
+        email = user if isinstance(user, str) else user.email
+        response = c.login(email)
+        assert response.status_code == 302, f"login of {email} failed"
+        return c
+    return _login
