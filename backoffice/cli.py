@@ -14,6 +14,7 @@ def register(app: Flask) -> None:
     app.cli.add_command(create_user_command)
     app.cli.add_command(demo_command)
     app.cli.add_command(translations_command)
+    app.cli.add_command(worker_command)
 
 
 @click.command("create-user")
@@ -90,3 +91,28 @@ def compile_translations():
 
     for path in compile_catalogs():
         click.echo(f"compiled {path}")
+
+
+@click.command("worker")
+@click.argument("queues", nargs=-1)
+@click.option("--with-scheduler", is_flag=True, help="Also run RQ's scheduler (retries with backoff).")
+@click.option("--burst", is_flag=True, help="Stop when the queues are empty.")
+@with_appcontext
+def worker_command(queues, with_scheduler, burst):
+    """Start an RQ worker inside the app context (needs REDIS_URL)."""
+    from rq import Worker
+
+    from jobs.queue import redis_connection
+
+    connection = redis_connection()
+    if connection is None:
+        raise click.ClickException("REDIS_URL is not set: without Redis, jobs run in-process")
+    app = current_app._get_current_object()
+
+    class AppWorker(Worker):
+        def perform_job(self, job, queue):
+            with app.app_context():
+                return super().perform_job(job, queue)
+
+    worker = AppWorker(list(queues) or ["default"], connection=connection)
+    worker.work(with_scheduler=with_scheduler, burst=burst)

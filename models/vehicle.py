@@ -141,6 +141,18 @@ class Vehicle(db.Model):
     # Kept up to date on every photo change so lists and charts never count rows per vehicle.
     photo_count: Mapped[int] = mapped_column(SmallInteger, default=0)
 
+    # Score /10 and its breakdown (§3), stored so that lists and charts over 100,000 vehicles
+    # group and filter on columns; refreshed by models.scoring when an input changes and nightly
+    # (price freshness depends on the date). resale_ease: "easy" | "medium" | "hard".
+    score: Mapped[int | None] = mapped_column(SmallInteger, index=True)
+    score_photos: Mapped[int | None] = mapped_column(SmallInteger)
+    score_price: Mapped[int | None] = mapped_column(SmallInteger)
+    score_referenced: Mapped[int | None] = mapped_column(SmallInteger)
+    score_deal: Mapped[int | None] = mapped_column(SmallInteger)
+    score_resale: Mapped[int | None] = mapped_column(SmallInteger)
+    resale_ease: Mapped[str | None] = mapped_column(String(6))
+    scored_on: Mapped[dt.date | None] = mapped_column(Date)
+
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
 

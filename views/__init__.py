@@ -6,7 +6,12 @@ from importlib import import_module
 
 VIEW_MODULES = [
     "views.home",
+    "views.remarketing",
     "views.vehicles",
+    "views.publication",
+    "views.sends",
+    "views.campaigns",
+    "views.reports",
     "views.organisation",
     "views.users",
 ]

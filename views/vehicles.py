@@ -136,6 +136,8 @@ class VehicleView(ConcessionScopedModelView):
     )
 
     form_excluded_columns = ("concession", "photo_count", "price_changed_on", "sale_price_ht", "created_at",
+                             "score", "score_photos", "score_price", "score_referenced", "score_deal",
+                             "score_resale", "resale_ease", "scored_on",
                              "updated_at", "photos", "price_changes")
     form_choices = {
         "status": _choices(STATUSES), "affectation": _choices(AFFECTATIONS), "origin": _choices(ORIGINS),

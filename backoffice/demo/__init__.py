@@ -13,6 +13,8 @@ from importlib import import_module
 SEEDERS = [
     "backoffice.demo.organisation",
     "backoffice.demo.vehicles",
+    "backoffice.demo.publication",
+    "backoffice.demo.campaigns",
 ]
 
 DEMO_PASSWORD = "demo-password"

@@ -12,7 +12,8 @@ ALL = {"admin", "filiale", "validator", "dealer_manager", "dealer_staff"}
 STOCK = {"admin", "filiale", "dealer_manager", "dealer_staff"}
 ADMIN = {"admin"}
 
-# endpoint prefix (blueprint) → roles that may GET its pages. Longest prefix wins.
+# endpoint prefix (blueprint) → roles that may GET its pages. Longest prefix wins. Each feature's
+# tests add theirs in tests/<feature>/access_rules.py (ACCESS and SKIP).
 ACCESS = {
     "admin.index": ALL,
     "vehicle.": STOCK,
@@ -25,6 +26,25 @@ ACCESS = {
 # Routes that are not pages to walk here (static files, auth, POST-only, parameterised files).
 SKIP = ("static", "admin.static", "security.", "home.set_language", "vehicle.photo_file",
         "vehicle.ajax_", "vehicle.action_view", "vehicle.delete_view")
+
+
+def _feature_rules():
+    import importlib
+    import pkgutil
+
+    import tests
+
+    global SKIP
+    for info in pkgutil.iter_modules(tests.__path__):
+        try:
+            module = importlib.import_module(f"tests.{info.name}.access_rules")
+        except ModuleNotFoundError:
+            continue
+        ACCESS.update(getattr(module, "ACCESS", {}))
+        SKIP = SKIP + tuple(getattr(module, "SKIP", ()))
+
+
+_feature_rules()
 
 
 def _allowed(endpoint):
