@@ -130,3 +130,62 @@ def login(app):
         assert response.status_code == 302, f"login of {email} failed"
         return c
     return _login
+
+
+# Browser tests -------------------------------------------------------------------------------
+ARTIFACTS = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "test-artifacts")
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"]
+
+
+@pytest.fixture
+def live_server(app):
+    """The app served on 127.0.0.1:<free port> in a thread; yields its base URL."""
+    import threading
+
+    from werkzeug.serving import make_server
+
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    thread.join(5)
+
+
+@pytest.fixture(scope="session")
+def _browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(_browser, live_server):
+    """A fresh Chromium page; ``page.login(email)`` logs in through the real form."""
+    context = _browser.new_context(locale="fr-FR", viewport={"width": 1400, "height": 900})
+    pg = context.new_page()
+    pg.set_default_timeout(15000)
+    base = live_server
+
+    def login(email, password="demo-password"):
+        pg.goto(base + "/auth/login")
+        pg.fill("input[name=email]", email)
+        pg.fill("input[name=password]", password)
+        pg.click("[data-testid=login-submit]")
+        pg.wait_for_url(lambda url: "/auth/login" not in url)
+
+    def screenshot(name):
+        os.makedirs(ARTIFACTS, exist_ok=True)
+        path = os.path.join(ARTIFACTS, f"{name}.png")
+        pg.screenshot(path=path, full_page=True)
+        return path
+
+    pg.base_url = base
+    pg.login = login
+    pg.artifact = screenshot
+    yield pg
+    context.close()

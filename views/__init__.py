@@ -7,6 +7,7 @@ from importlib import import_module
 VIEW_MODULES = [
     "views.home",
     "views.remarketing",
+    "views.stock_lists",
     "views.vehicles",
     "views.publication",
     "views.sends",
