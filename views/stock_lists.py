@@ -17,8 +17,7 @@ class StockListView(SecureBaseView):
 
     @expose("/")
     def root(self):
-        from flask import redirect, url_for
-        return redirect(url_for(".index", destination="retail"))
+        return self.index("retail")
 
     @expose("/<destination>/")
     def index(self, destination):

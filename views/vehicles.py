@@ -26,6 +26,8 @@ from models.permissions import STOCK_READ, STOCK_WRITE
 from models.vehicle import (AFFECTATIONS, BODY_CATEGORIES, DESTINATIONS, ENERGIES, GEARBOXES, GENRES,
                             ORIGINS, REGISTRATION_PATTERN, STATUSES, VIN_PATTERN, apply_sale_price)
 
+from models.scoring import photo_points, score_vehicle
+
 from .base import ConcessionScopedModelView, current_scope
 
 MONEY_FIELDS = ("purchase_price", "sale_price_ttc", "recon_cost_estimated", "recon_cost_actual",
@@ -213,6 +215,7 @@ class VehicleView(ConcessionScopedModelView):
         old = (history.deleted or history.unchanged or [None])[0] if not is_created else None
         model.sale_price_ttc = old
         apply_sale_price(model, typed, current_user.id)
+        score_vehicle(db.session, model)  # the score's inputs may have changed (price, cote, km…)
 
     # Photos ---------------------------------------------------------------------------------
     @expose("/photos/<int:id>/", methods=("GET", "POST"))
@@ -232,6 +235,9 @@ class VehicleView(ConcessionScopedModelView):
                     self._delete_photo(vehicle, photo)
                 else:
                     self._move_photo(vehicle, photo, -1 if action == "up" else 1)
+            if vehicle.score_photos != photo_points(vehicle.photo_count):
+                score_vehicle(db.session, vehicle)  # the photo count is part of the score
+                db.session.commit()
             return redirect(url_for(".photos_view", id=id))
         return self.render("vehicles/photos.html", vehicle=vehicle,
                            max_mb=current_app.config["PHOTO_MAX_BYTES"] // (1024 * 1024))

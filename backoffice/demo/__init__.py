@@ -13,6 +13,7 @@ from importlib import import_module
 SEEDERS = [
     "backoffice.demo.organisation",
     "backoffice.demo.vehicles",
+    "backoffice.demo.scores",
     "backoffice.demo.publication",
     "backoffice.demo.campaigns",
 ]
