@@ -1,0 +1,57 @@
+"""A mobile.de-style CSV: semicolon-separated, ISO-8859-15, German column names, one line per ad.
+
+Modelled on the dealer CSV import of German portals: customer number, internal number, category,
+make, model, first registration (MM.YYYY), mileage, price in whole euros, fuel, gearbox, colour,
+VIN, pictures (URLs separated by ``|``). Characters outside ISO-8859-15 become ``?``; the euro sign
+and French accents are in it. Checked against ``schemas/mobile_de.schema.json``.
+"""
+from __future__ import annotations
+
+from . import FeedFormat, register
+from .base import csv_writer, detach, text_writer
+
+COLUMNS = ("kundennummer", "interne_nummer", "kategorie", "marke", "modell", "modellbeschreibung",
+           "erstzulassung", "kilometer", "preis", "mwst", "waehrung", "kraftstoffart", "getriebeart",
+           "farbe", "tueren", "sitze", "fin", "beschreibung", "bilder", "haendler", "telefon")
+CATEGORIES = {"sedan": "Limousine", "hatchback": "Kleinwagen", "estate": "Kombi", "suv": "SUV/Geländewagen",
+              "coupe": "Sportwagen/Coupé", "convertible": "Cabrio/Roadster", "minivan": "Van/Kleinbus",
+              "van": "Transporter", "pickup": "Pick-up"}
+FUELS = {"petrol": "Benzin", "diesel": "Diesel", "hybrid": "Hybrid (Benzin/Elektro)",
+         "plugin_hybrid": "Plug-in-Hybrid", "electric": "Elektro", "lpg": "Autogas (LPG)"}
+GEARBOXES = {"manual": "Schaltgetriebe", "automatic": "Automatik"}
+ENCODING = "iso-8859-15"
+
+
+def _flat(value) -> str:
+    return " ".join(str(value).split()) if value else ""
+
+
+def write_mobile_de(rows, medium, out) -> int:
+    """Semicolon CSV in ISO-8859-15 with a header line."""
+    text = text_writer(out, ENCODING)
+    w = csv_writer(text, delimiter=";")
+    w.writerow(COLUMNS)
+    count = 0
+    for r in rows:
+        first = r.get("first_registration_date") or r.get("registration_date")
+        price = r.get("price")
+        w.writerow((
+            r.get("customer_code") or "", r["entry_number"], CATEGORIES.get(r.get("body_category"), ""),
+            r.get("make") or "", r.get("model") or "", _flat(r.get("version")),
+            first.strftime("%m.%Y") if first else "", "" if r.get("mileage") is None else int(r["mileage"]),
+            "" if price is None else int(round(price)), "1", "EUR", FUELS.get(r.get("energy"), ""),
+            GEARBOXES.get(r.get("gearbox"), ""), r.get("colour") or "", r.get("doors") or "",
+            r.get("seats") or "", r.get("vin") or "", _flat(r.get("description"))[:5000],
+            "|".join(r["images"]), _flat(r.get("dealership_name")), r.get("contact_phone") or "",
+        ))
+        count += 1
+    detach(text)
+    return count
+
+
+register(FeedFormat(
+    "mobile_de_csv", "mobile.de (CSV ISO-8859-15)", "csv", "text/csv; charset=iso-8859-15", write_mobile_de,
+    required_vehicle_fields=("body_category", "sale_price_ttc", "first_registration_date", "mileage",
+                             "energy", "gearbox"),
+    schema="mobile_de.schema.json", encoding=ENCODING, fields=COLUMNS,
+    documentation="docs/sends.md#mobilede"))

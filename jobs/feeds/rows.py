@@ -1,0 +1,90 @@
+"""The rows given to feed writers: one plain dict per published vehicle, loaded set-based.
+
+One query per medium over vehicles ⋈ sites ⋈ concessions (never a query per vehicle). Photo URLs
+are built from the vehicle id and the photo positions (``photo_count``), so no photo row is read.
+"""
+from __future__ import annotations
+
+from typing import Iterable, Iterator
+
+from sqlalchemy import select
+
+from models.organisation import Concession, Site
+from models.vehicle import BODY_CATEGORIES, ENERGIES, GEARBOXES, Vehicle
+
+ROW_COLUMNS = (
+    Vehicle.id, Vehicle.entry_number, Vehicle.vin, Vehicle.registration, Vehicle.status, Vehicle.genre,
+    Vehicle.make, Vehicle.model, Vehicle.family, Vehicle.version, Vehicle.energy, Vehicle.gearbox,
+    Vehicle.body_category, Vehicle.colour, Vehicle.doors, Vehicle.seats, Vehicle.fiscal_power,
+    Vehicle.co2, Vehicle.mileage, Vehicle.sale_price_ttc, Vehicle.first_registration_date,
+    Vehicle.registration_date, Vehicle.description, Vehicle.photo_count, Vehicle.concession_id,
+    Vehicle.site_id, Site.code.label("site_code"), Site.name.label("site_name"),
+    Site.address.label("site_address"), Site.postcode.label("site_postcode"), Site.city.label("site_city"),
+    Site.manager_name.label("site_manager_name"), Site.manager_phone.label("site_manager_phone"),
+    Site.manager_email.label("site_manager_email"), Concession.code.label("concession_code"),
+    Concession.name.label("concession_name"),
+)
+
+
+def vehicle_rows_stmt(vehicle_ids=None):
+    """The select of feed rows (all vehicles, or only ``vehicle_ids``)."""
+    stmt = (select(*ROW_COLUMNS).join(Site, Site.id == Vehicle.site_id)
+            .join(Concession, Concession.id == Vehicle.concession_id))
+    if vehicle_ids is not None:
+        stmt = stmt.where(Vehicle.id.in_(list(vehicle_ids)))
+    return stmt
+
+
+def load_rows(session, vehicle_ids: Iterable[int], chunk: int = 20000) -> dict[int, dict]:
+    """Feed rows of these vehicles keyed by id (chunked IN lists keep every statement small)."""
+    ids = list(vehicle_ids)
+    out: dict[int, dict] = {}
+    for start in range(0, len(ids), chunk):
+        for r in session.execute(vehicle_rows_stmt(ids[start:start + chunk])).mappings():
+            out[r["id"]] = dict(r)
+    return out
+
+
+def labels() -> dict[str, dict[str, str]]:
+    """French labels of coded fields, resolved once per feed (not once per row)."""
+    return {"gearbox": {k: str(v) for k, v in GEARBOXES.items()},
+            "energy": {k: str(v) for k, v in ENERGIES.items()},
+            "body": {k: str(v) for k, v in BODY_CATEGORIES.items()}}
+
+
+def feed_row(r: dict, base_url: str, contact: tuple | None = None, names: dict | None = None) -> dict:
+    """Normalise a loaded row into the fields every writer reads."""
+    first = r.get("first_registration_date") or r.get("registration_date")
+    address = ", ".join(p for p in (r.get("site_address"), " ".join(
+        p for p in (r.get("site_postcode"), r.get("site_city")) if p)) if p)
+    base = base_url.rstrip("/")
+    names = names or labels()
+    vid = r["id"]
+    name, phone, email = contact or (r.get("site_manager_name"), r.get("site_manager_phone"),
+                                     r.get("site_manager_email"))
+    return {
+        **r,
+        "year": first.year if first else None,
+        "condition": "used",
+        "currency": "EUR",
+        "price": r.get("sale_price_ttc"),
+        "dealership_name": f'{r.get("concession_name") or ""} – {r.get("site_name") or ""}'.strip(" –"),
+        "dealership_address": address,
+        "country": "FR",
+        "url": f"{base}/vo/{vid}",
+        "images": [f"{base}/photos/{vid}/{i}.jpg" for i in range(1, (r.get("photo_count") or 0) + 1)],
+        "gearbox_label": names["gearbox"].get(r.get("gearbox"), ""),
+        "energy_label": names["energy"].get(r.get("energy"), ""),
+        "body_label": names["body"].get(r.get("body_category"), ""),
+        "contact_name": name,
+        "contact_phone": phone,
+        "contact_email": email,
+    }
+
+
+def iter_feed_rows(rows: Iterable[dict], base_url: str, contacts: dict | None = None) -> Iterator[dict]:
+    """Normalised rows in order; ``contacts`` maps vehicle id → (name, phone, email)."""
+    contacts = contacts or {}
+    names = labels()
+    for r in rows:
+        yield feed_row(r, base_url, contacts.get(r["id"]), names)
