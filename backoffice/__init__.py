@@ -5,7 +5,7 @@ import logging
 import os
 from pathlib import Path
 
-from flask import Flask, render_template, request, session
+from flask import Flask, has_request_context, render_template, request, session
 from flask_login import current_user
 
 from .config import config_for
@@ -39,6 +39,8 @@ def create_app(config_name: str | None = None, **overrides) -> Flask:
 
 
 def _select_locale():
+    if not has_request_context():  # jobs, CLI and tests outside a request: the default (French)
+        return None
     if current_user and getattr(current_user, "is_authenticated", False) and current_user.locale:
         return current_user.locale
     return session.get("locale") or request.accept_languages.best_match(["fr"]) or "fr"
