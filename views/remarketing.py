@@ -1,1 +1,249 @@
-"""(to be written)"""
+"""Remarketing dashboards (§4): Publication, Particulier, Marchand.
+
+Thin views: the figures come from ``models.stock_indicators`` (set-based, one statement per
+figure), the charts from ``reports.charts`` (SVG, each bar a link to the stock list with the
+same parameters the count was made with). The site selector and the status filter are parsed
+once into a ``Selection`` that every figure and every link carries.
+"""
+from __future__ import annotations
+
+import datetime as dt
+
+from flask import current_app, request
+from flask_admin import expose
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from markupsafe import Markup
+
+from backoffice.extensions import db
+from backoffice.formatting import number
+from models import stock_indicators as si
+from models.permissions import STOCK_READ
+from models.stock_filters import stock_list_url
+from models.vehicle import DESTINATIONS, ENERGIES, STATUSES
+from reports.charts import BAR_COLOUR, NETWORK_COLOUR, Bar, column_chart, paired_column_chart, row_chart
+
+from .base import SecureBaseView, current_scope
+
+# Panels of the publication dashboard provided by other features (last send, next send, send
+# detail, history of send reports). Each is a callable ``(scope, selection) -> Markup`` or
+# ``-> (title, Markup)``; None or an empty Markup hides the panel. While no feature has added
+# one, the dashboard shows an empty state for sends.
+PUBLICATION_PANELS: list = []
+
+REPARTITION_LIMIT = 15  # makes and sites shown in a répartition chart (largest first)
+
+
+def today() -> dt.date:
+    """The day stock and price ages are counted to (the stock lists use the same)."""
+    return dt.date.today()
+
+
+class Selector:
+    """The site/concession selector and status filter of a request, checked against the scope."""
+
+    def __init__(self, scope, args):
+        self.options = si.site_options(db.session, scope)
+        self.error = None
+        concession_id = site_id = None
+        raw = (args.get("where") or "").strip()
+        if not raw:  # links from the stock lists carry site= / concession= directly
+            if args.get("site"):
+                raw = f"s{args.get('site')}"
+            elif args.get("concession"):
+                raw = f"c{args.get('concession')}"
+        if raw and raw != "all":
+            kind, _sep, ident = raw[0], None, raw[1:]
+            try:
+                ident = int(ident)
+            except ValueError:
+                ident = None
+            sites = {o.id for o in self.options}
+            concessions = {o.concession_id for o in self.options}
+            if kind == "s" and ident in sites:
+                site_id = ident
+            elif kind == "c" and ident in concessions:
+                concession_id = ident
+            else:
+                # Same answer for a site that does not exist and one outside the scope.
+                self.error = _("Ce site ou cette concession n'existe pas : tous vos sites sont affichés.")
+        self.value = (f"s{site_id}" if site_id else f"c{concession_id}" if concession_id else "all")
+        self.selection = si.Selection(concession_id=concession_id, site_id=site_id,
+                                      statuses=si.parse_statuses(args))
+
+    @property
+    def concessions(self):
+        """Options grouped by concession: [(concession id, name, [sites])]."""
+        groups: dict[int, tuple] = {}
+        for option in self.options:
+            groups.setdefault(option.concession_id, (option.concession_id, option.concession_name, []))[2] \
+                .append(option)
+        return list(groups.values())
+
+    @property
+    def label(self) -> str:
+        sel = self.selection
+        for option in self.options:
+            if sel.site_id == option.id:
+                return f"{option.concession_name} – {option.name}"
+            if sel.site_id is None and sel.concession_id == option.concession_id:
+                return option.concession_name
+        return _("Tous les sites")
+
+
+def list_url(destination, selection: si.Selection, **params) -> str:
+    """The stock list of ``destination`` with the dashboard's selection and ``params``."""
+    merged = dict(selection.params())
+    merged.update(params)
+    return stock_list_url(destination, **merged)
+
+
+def _days(value) -> str:
+    return "–" if value is None else _("%(n)s jours", n=number(round(value)))
+
+
+# Charts -----------------------------------------------------------------------------------------
+CHARTS = (
+    ("score", _l("Scoring (note /10)")),
+    ("stock_age", _l("Âge du stock")),
+    ("price_age", _l("Âge du prix")),
+    ("deal", _l("Bonnes affaires")),
+)
+DEAL_SHORT = {"2": _l("≤ 100 %"), "1": _l("≤ 105 %"), "0": _l("> 105 % ou sans cote")}
+
+
+def _buckets(param):
+    return dict(si.DISTRIBUTIONS)[param]
+
+
+def _bucket_label(param, bucket) -> str:
+    return str(DEAL_SHORT[bucket.key]) if param == "deal" else str(bucket.label)
+
+
+def distribution_chart(param, title, figures, destination, selection) -> Markup:
+    """The dealer's own distribution: counts, each bar a link to the matching list."""
+    bars = [Bar(label=_bucket_label(param, b), value=figures.counts[param][b.key], key=b.key,
+                href=list_url(destination, selection, **{param: b.key}),
+                tooltip=_("%(label)s : %(n)s VO", label=_bucket_label(param, b),
+                          n=figures.counts[param][b.key]))
+            for b in _buckets(param)]
+    return column_chart(bars, title=str(title), testid=f"chart-{param}")
+
+
+def comparison_chart(param, title, figures, network) -> Markup:
+    """Your shares beside the network's, per bucket: aggregates only, no link, no row."""
+    buckets = _buckets(param)
+    return paired_column_chart(
+        [_bucket_label(param, b) for b in buckets],
+        [(_("Vous"), BAR_COLOUR, [figures.share(param, b.key) for b in buckets]),
+         (_("Réseau"), NETWORK_COLOUR, [network.share(param, b.key) for b in buckets])],
+        title=_("%(title)s – part du stock (%%)", title=title), testid=f"network-{param}")
+
+
+def repartition_chart(slices, param, destination, selection, labels=None, title="") -> Markup:
+    bars = []
+    for s in slices:
+        label = str(labels.get(s.value, s.value)) if labels else s.label
+        if s.value is None:  # no list filter selects an empty field: shown, not linked
+            bars.append(Bar(label=_("Non renseigné"), value=s.count, key="none"))
+            continue
+        bars.append(Bar(label=label or "–", value=s.count, key=str(s.value),
+                        href=list_url(destination, selection, **{param: s.value}),
+                        tooltip=_("%(label)s : %(n)s VO", label=label, n=s.count)))
+    return row_chart(bars, title=title, testid=f"repartition-{param}")
+
+
+def price_band_chart(figures, destination, selection) -> Markup:
+    bars = [Bar(label=str(b.label), value=figures.counts["price_band"][b.key], key=b.key,
+                href=list_url(destination, selection, price_band=b.key),
+                tooltip=_("%(label)s : %(n)s VO", label=b.label, n=figures.counts["price_band"][b.key]))
+            for b in si.PRICE_BANDS]
+    return row_chart(bars, testid="repartition-price_band")
+
+
+# Views ------------------------------------------------------------------------------------------
+class _DashboardBase(SecureBaseView):
+    permission = STOCK_READ
+
+    def _context(self):
+        scope = current_scope()
+        selector = Selector(scope, request.args)
+        return scope, selector
+
+
+class PublicationDashboardView(_DashboardBase):
+    """Tableau de bord Publication: stock, averages, listings to improve, sends."""
+
+    @expose("/")
+    def index(self):
+        scope, selector = self._context()
+        sel = selector.selection
+        figures = si.publication_figures(db.session, scope, sel, today())
+        panels = []
+        for panel in PUBLICATION_PANELS:
+            result = panel(scope, sel)
+            if not result:
+                continue
+            panels.append(result if isinstance(result, tuple) else (None, result))
+        return self.render("remarketing/publication.html", selector=selector, statuses=STATUSES, figures=figures, sel=sel,
+                           list_url=list_url, destinations=DESTINATIONS, panels=panels, days=_days,
+                           si=si, number=number, tab="publication")
+
+
+class DestinationDashboardView(_DashboardBase):
+    """Tableau de bord Particulier or Marchand (same layout, one per destination)."""
+    destination = "retail"
+
+    @expose("/")
+    def index(self):
+        scope, selector = self._context()
+        sel = selector.selection
+        day = today()
+        dest = self.destination
+        figures = si.destination_figures(db.session, scope, dest, sel, day)
+        if scope.is_network and sel.site_id is None and sel.concession_id is None:
+            network = figures  # the whole network is what this user sees: no second statement
+        else:
+            network = si.network_figures(
+                db.session, dest, sel.statuses, day,
+                max_age_seconds=current_app.config.get("REMARKETING_NETWORK_CACHE_SECONDS",
+                                                       0 if current_app.testing else 300),
+                cache_key=str(db.engine.url))
+        charts = [(param, title, distribution_chart(param, title, figures, dest, sel),
+                   comparison_chart(param, title, figures, network))
+                  for param, title in CHARTS]
+        energy = si.breakdown(db.session, scope, dest, sel, "energy", day)
+        status = si.breakdown(db.session, scope, dest, sel, "status", day)
+        sites = si.site_breakdown(db.session, scope, dest, sel, day, limit=REPARTITION_LIMIT)
+        makes = si.breakdown(db.session, scope, dest, sel, "make", day, limit=REPARTITION_LIMIT)
+        status_labels = {k: f"{k} – {v}" for k, v in STATUSES.items()}
+        # (param, title, chart, truncated: only the largest REPARTITION_LIMIT groups are shown)
+        repartitions = [
+            ("energy", _("Énergie"), repartition_chart(energy, "energy", dest, sel, ENERGIES), False),
+            ("status", _("Statut"), repartition_chart(status, "status", dest, sel, status_labels), False),
+            ("site", _("Site"), repartition_chart(sites, "site", dest, sel), len(sites) >= REPARTITION_LIMIT),
+            ("price_band", _("Répartition par prix"), price_band_chart(figures, dest, sel), False),
+            ("make", _("Marque"), repartition_chart(makes, "make", dest, sel), len(makes) >= REPARTITION_LIMIT),
+        ]
+        return self.render("remarketing/destination.html", selector=selector, statuses=STATUSES, figures=figures, network=network,
+                           charts=charts, repartitions=repartitions, sel=sel, destination=dest,
+                           list_url=list_url, days=_days, number=number, si=si, tab=dest,
+                           repartition_limit=REPARTITION_LIMIT)
+
+
+class RetailDashboardView(DestinationDashboardView):
+    destination = "retail"
+
+
+class TradeDashboardView(DestinationDashboardView):
+    destination = "trade"
+
+
+def register_admin(admin):
+    category = _l("Remarketing")
+    admin.add_view(PublicationDashboardView(name=_l("Tableau de bord"), endpoint="remarketing",
+                                            url="/remarketing", category=category))
+    admin.add_view(RetailDashboardView(name=_l("Tableau de bord Particulier"), endpoint="remarketing_retail",
+                                       url="/remarketing/retail", category=category))
+    admin.add_view(TradeDashboardView(name=_l("Tableau de bord Marchand"), endpoint="remarketing_trade",
+                                      url="/remarketing/trade", category=category))

@@ -1,0 +1,314 @@
+"""Stock figures of the remarketing dashboards (§4): set-based queries, one statement per figure.
+
+Every count is made with the conditions of ``models.stock_filters`` (the ones the stock lists
+apply), so the number on a bar equals the rows of the list its link opens. Several counts share
+one statement through aggregate ``FILTER`` clauses: a dashboard issues a small, fixed number of
+statements whatever the size of the stock. Pure SQLAlchemy: callers pass the session, the scope
+(anything with ``clause(Vehicle)``) and ``today``.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import threading
+import time
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+
+from sqlalchemy import Float, and_, func, select, true
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.expression import FunctionElement
+
+from .organisation import Concession, Site
+from .stock_filters import (DEAL_BUCKETS, PRICE_AGE_BUCKETS, PRICE_BANDS, SCORE_BUCKETS, STOCK_AGE_BUCKETS,
+                            statuses as chosen_statuses, stock_conditions)
+from .vehicle import PUBLISHED_STATUSES, Vehicle
+
+# Destinations counted by the publication dashboard (the guide's "Stock": sans destination,
+# à particulier, à marchand) and the ones with a dashboard of their own.
+PUBLICATION_DESTINATIONS = ("none", "retail", "trade")
+DASHBOARD_DESTINATIONS = ("retail", "trade")
+
+# Advice printed beside the averages (guide §3.1).
+ADVICE_STOCK_AGE_DAYS = 90
+ADVICE_PRICE_AGE_DAYS = 30
+ADVICE_PHOTOS = 12
+
+# The distribution charts of a destination dashboard: (stock_filters parameter, buckets).
+DISTRIBUTIONS = (
+    ("score", SCORE_BUCKETS),
+    ("stock_age", STOCK_AGE_BUCKETS),
+    ("price_age", PRICE_AGE_BUCKETS),
+    ("deal", DEAL_BUCKETS),
+    ("price_band", PRICE_BANDS),
+)
+# "À tarifer": priced more than ADVICE_PRICE_AGE_DAYS ago (the price age buckets above 30 days).
+TO_REPRICE = {"price_age": ["31-60", "61-"]}
+
+# Répartition charts grouped by a column: (stock_filters parameter, column).
+BREAKDOWNS = {
+    "energy": Vehicle.energy,
+    "status": Vehicle.status,
+    "make": Vehicle.make,
+}
+
+
+class days_since(FunctionElement):
+    """Days from ``column`` (a date) to ``today``, portable between PostgreSQL and SQLite."""
+    type = Float()
+    inherit_cache = True
+    name = "days_since"
+
+
+@compiles(days_since)
+def _days_since_sqlite(element, compiler, **kw):
+    column, today = list(element.clauses)
+    return f"(julianday({compiler.process(today, **kw)}) - julianday({compiler.process(column, **kw)}))"
+
+
+@compiles(days_since, "postgresql")
+def _days_since_pg(element, compiler, **kw):
+    column, today = list(element.clauses)
+    return f"(CAST({compiler.process(today, **kw)} AS DATE) - {compiler.process(column, **kw)})"
+
+
+# Selection: the site selector and the status filter ------------------------------------------
+@dataclass(frozen=True)
+class Selection:
+    """What the dashboard's site selector and status filter chose (already checked against the scope)."""
+    concession_id: int | None = None
+    site_id: int | None = None
+    statuses: tuple[str, ...] = PUBLISHED_STATUSES
+
+    @property
+    def default_statuses(self) -> bool:
+        return tuple(sorted(self.statuses)) == tuple(sorted(PUBLISHED_STATUSES))
+
+    def params(self) -> dict:
+        """The stock-list parameters that carry this selection into every link."""
+        out: dict = {}
+        if not self.default_statuses:
+            out["status"] = list(self.statuses)
+        if self.site_id is not None:
+            out["site"] = self.site_id
+        elif self.concession_id is not None:
+            out["concession"] = self.concession_id
+        return out
+
+
+def parse_statuses(params: Mapping) -> tuple[str, ...]:
+    """The statuses asked for (default ST, VD, DV; ``all`` means every status)."""
+    from .vehicle import STATUSES
+
+    chosen = chosen_statuses(params)
+    return tuple(STATUSES) if chosen is None else tuple(chosen)
+
+
+@dataclass(frozen=True)
+class SiteOption:
+    id: int
+    name: str
+    concession_id: int
+    concession_name: str
+
+
+def site_options(session, scope) -> list[SiteOption]:
+    """Sites the scope may see with their concession, for the selector (one statement)."""
+    stmt = (select(Site.id, Site.name, Concession.id, Concession.name)
+            .join(Concession, Concession.id == Site.concession_id)
+            .order_by(Concession.name, Site.name))
+    clause = scope.clause(Site)
+    if clause is not None:
+        stmt = stmt.where(clause)
+    return [SiteOption(*row) for row in session.execute(stmt)]
+
+
+# Building blocks ------------------------------------------------------------------------------
+def _base_conditions(scope, destinations: Iterable[str], selection: Selection, today: dt.date) -> list:
+    """Scope + destination(s) + statuses + selected site/concession, as the lists apply them."""
+    params = dict(selection.params())
+    params["destination"] = list(destinations)
+    params["status"] = list(selection.statuses)
+    conds = stock_conditions(params, today)
+    clause = scope.clause(Vehicle) if scope is not None else None
+    if clause is not None:
+        conds.append(clause)
+    return conds
+
+
+def _filter_of(params: Mapping, today: dt.date):
+    """One list parameter set as a single condition (without status/destination: in the base)."""
+    conds = stock_conditions(params, today, with_status=False, with_destination=False)
+    return and_(*conds) if conds else true()
+
+
+def _avg(expr, where=None):
+    agg = func.avg(expr)
+    return agg.filter(where) if where is not None else agg
+
+
+def _ratio(part: int, whole: int) -> float:
+    return 100.0 * part / whole if whole else 0.0
+
+
+# Publication dashboard ------------------------------------------------------------------------
+@dataclass
+class PublicationFigures:
+    total: int
+    by_destination: dict[str, int]
+    avg_stock_age: float | None
+    avg_price_age: float | None
+    avg_photos: float | None
+    # per destination: counts of vehicles to fix, keyed like the list parameter
+    to_reprice: dict[str, int]
+    not_referenced: dict[str, int]
+    no_price: dict[str, int]
+    no_photos: dict[str, int]
+
+    def share(self, counts: dict[str, int]) -> float:
+        return _ratio(sum(counts.values()), self.total)
+
+
+PUBLICATION_ISSUES = {
+    "to_reprice": TO_REPRICE,
+    "not_referenced": {"not_referenced": "1"},
+    "no_price": {"no_price": "1"},
+    "no_photos": {"no_photos": "1"},
+}
+
+
+def publication_figures(session, scope, selection: Selection, today: dt.date) -> PublicationFigures:
+    """Stock by destination, average ages and photos, listings to improve: one statement."""
+    conds = _base_conditions(scope, PUBLICATION_DESTINATIONS, selection, today)
+    columns = [
+        func.count().label("total"),
+        _avg(days_since(Vehicle.entry_date, today), Vehicle.entry_date.is_not(None)).label("stock_age"),
+        _avg(days_since(Vehicle.price_changed_on, today), Vehicle.price_changed_on.is_not(None)).label("price_age"),
+        _avg(Vehicle.photo_count).label("photos"),
+    ]
+    names = []
+    for dest in PUBLICATION_DESTINATIONS:
+        dest_cond = Vehicle.destination == dest
+        columns.append(func.count().filter(dest_cond).label(f"n_{dest}"))
+        for issue, params in PUBLICATION_ISSUES.items():
+            label = f"{issue}__{dest}"
+            names.append((issue, dest, label))
+            columns.append(func.count().filter(and_(dest_cond, _filter_of(params, today))).label(label))
+    row = session.execute(select(*columns).select_from(Vehicle).where(*conds)).one()._mapping
+    issues: dict[str, dict[str, int]] = {k: {} for k in PUBLICATION_ISSUES}
+    for issue, dest, label in names:
+        issues[issue][dest] = row[label] or 0
+    return PublicationFigures(
+        total=row["total"] or 0,
+        by_destination={d: row[f"n_{d}"] or 0 for d in PUBLICATION_DESTINATIONS},
+        avg_stock_age=_float(row["stock_age"]), avg_price_age=_float(row["price_age"]),
+        avg_photos=_float(row["photos"]), **issues)
+
+
+def _float(value) -> float | None:
+    return None if value is None else float(value)
+
+
+# Destination dashboards (Particulier / Marchand) ----------------------------------------------
+@dataclass
+class DestinationFigures:
+    """Indicators and the bucket counts of every distribution of one destination."""
+    total: int
+    avg_stock_age: float | None
+    avg_price_age: float | None
+    avg_score: float | None
+    to_reprice: int
+    counts: dict[str, dict[str, int]] = field(default_factory=dict)  # param → bucket key → count
+
+    def share(self, param: str, key: str) -> float:
+        return _ratio(self.counts.get(param, {}).get(key, 0), self.total)
+
+
+def destination_figures(session, scope, destination: str, selection: Selection,
+                        today: dt.date) -> DestinationFigures:
+    """Indicators + every bucketed distribution of one destination in ONE statement."""
+    conds = _base_conditions(scope, [destination], selection, today)
+    return _bucket_query(session, conds, today)
+
+
+def _bucket_query(session, conds, today) -> DestinationFigures:
+    columns = [
+        func.count().label("total"),
+        _avg(days_since(Vehicle.entry_date, today), Vehicle.entry_date.is_not(None)).label("stock_age"),
+        _avg(days_since(Vehicle.price_changed_on, today), Vehicle.price_changed_on.is_not(None)).label("price_age"),
+        _avg(Vehicle.score).label("score"),
+        func.count().filter(_filter_of(TO_REPRICE, today)).label("to_reprice"),
+    ]
+    for param, buckets in DISTRIBUTIONS:
+        for i, bucket in enumerate(buckets):
+            columns.append(func.count().filter(bucket.condition(today)).label(f"{param}__{i}"))
+    row = session.execute(select(*columns).select_from(Vehicle).where(*conds)).one()._mapping
+    counts = {param: {b.key: row[f"{param}__{i}"] or 0 for i, b in enumerate(buckets)}
+              for param, buckets in DISTRIBUTIONS}
+    return DestinationFigures(total=row["total"] or 0, avg_stock_age=_float(row["stock_age"]),
+                              avg_price_age=_float(row["price_age"]), avg_score=_float(row["score"]),
+                              to_reprice=row["to_reprice"] or 0, counts=counts)
+
+
+# The network comparison is the same for every user: computed once per destination and statuses,
+# kept a few minutes (one full aggregate over the network instead of one per page view).
+_network_cache: dict[tuple, tuple[float, DestinationFigures]] = {}
+_network_lock = threading.Lock()
+
+
+def network_figures(session, destination: str, statuses: tuple[str, ...], today: dt.date,
+                    max_age_seconds: float = 0, cache_key: object = None) -> DestinationFigures:
+    """The same figures over every concession (aggregates only: the "Moyenne du réseau")."""
+    key = (cache_key, destination, tuple(sorted(statuses)), today)
+    now = time.monotonic()
+    if max_age_seconds > 0:
+        with _network_lock:
+            hit = _network_cache.get(key)
+        if hit and now - hit[0] <= max_age_seconds:
+            return hit[1]
+    conds = _base_conditions(None, [destination], Selection(statuses=tuple(statuses)), today)
+    figures = _bucket_query(session, conds, today)
+    if max_age_seconds > 0:
+        with _network_lock:
+            _network_cache[key] = (now, figures)
+    return figures
+
+
+def clear_network_cache() -> None:
+    """Forget the cached network figures (tests, after a bulk import)."""
+    with _network_lock:
+        _network_cache.clear()
+
+
+# Répartitions ----------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Slice:
+    """One group of a répartition: the list parameter value, its label and count."""
+    value: str | int | None
+    label: str
+    count: int
+
+
+def breakdown(session, scope, destination: str, selection: Selection, param: str, today: dt.date,
+              limit: int | None = None) -> list[Slice]:
+    """Vehicles grouped by energy, status or make (one GROUP BY statement), largest first."""
+    column = BREAKDOWNS[param]
+    conds = _base_conditions(scope, [destination], selection, today)
+    n = func.count().label("n")
+    stmt = (select(column, n).select_from(Vehicle).where(*conds).group_by(column)
+            .order_by(n.desc(), column))
+    if limit:
+        stmt = stmt.limit(limit)
+    return [Slice(value, str(value) if value is not None else "", count)
+            for value, count in session.execute(stmt)]
+
+
+def site_breakdown(session, scope, destination: str, selection: Selection, today: dt.date,
+                   limit: int | None = None) -> list[Slice]:
+    """Vehicles grouped by site, with the site name (one statement), largest first."""
+    conds = _base_conditions(scope, [destination], selection, today)
+    n = func.count().label("n")
+    stmt = (select(Site.id, Site.name, n).select_from(Vehicle).join(Site, Site.id == Vehicle.site_id)
+            .where(*conds).group_by(Site.id, Site.name).order_by(n.desc(), Site.name))
+    if limit:
+        stmt = stmt.limit(limit)
+    return [Slice(site_id, name, count) for site_id, name, count in session.execute(stmt)]
