@@ -670,3 +670,71 @@ def master_targets(session, master_ids) -> dict[int, frozenset[int]]:
                                      .where(campaign_pole.c.campaign_id.in_(ids))):
         found[cid].add(conc)
     return {k: frozenset(v) for k, v in found.items()}
+
+
+def conflicts_for_offers(session, spans_scope) -> dict[int, list[rules.Conflict]]:
+    """Conflicts among the given spans (e.g. ``offer_spans(session, campaign_ids=visible ids)``)."""
+    return rules.find_conflicts(spans_scope)
+
+
+def check_offer_conflicts(session, offer: Offer) -> list[rules.Conflict]:
+    """Conflicts an offer has at save time: loads only the live offers of its reference."""
+    spans = offer_spans(session, references=[offer.reference])
+    own = next((s for s in spans if s.offer_id == offer.id), None)
+    if own is None:   # a deleted or not yet flushed offer: nothing to check
+        return []
+    return rules.ConflictIndex(spans).check(own)
+
+
+def storefront_offers(session, concession_id: int, day: dt.date) -> list[Offer]:
+    """Offers a concession's storefront shows on ``day``: live offers of its validated campaigns whose
+    period includes the day; when two of them share a reference, only the one whose campaign takes
+    precedence is shown."""
+    offers = session.execute(
+        select(Offer).join(Campaign, Campaign.id == Offer.campaign_id)
+        .where(Campaign.concession_id == concession_id, Campaign.state == rules.VALIDATED,
+               Offer.deleted.is_(False), Offer.start_date <= day, Offer.end_date >= day)
+        .order_by(Offer.reference, Offer.id)).scalars().all()
+    if not offers:
+        return []
+    spans = offer_spans(session, campaign_ids=sorted({o.campaign_id for o in offers}))
+    conflicts = rules.find_conflicts([s for s in spans if s.start <= day <= s.end])
+    return [o for o in offers if all(c.winner_campaign_id == o.campaign_id for c in conflicts.get(o.id, ()))]
+
+
+def _offer_data(row) -> rules.OfferData:
+    return rules.OfferData(row.id, row.campaign_id, row.reference, row.label, row.discount_kind,
+                           row.discount_value, row.network_share, row.category, row.conditions, row.origin,
+                           row.source_offer_id, row.deleted)
+
+
+_OFFER_COLUMNS = (Offer.id, Offer.campaign_id, Offer.reference, Offer.label, Offer.discount_kind,
+                  Offer.discount_value, Offer.network_share, Offer.category, Offer.conditions, Offer.origin,
+                  Offer.source_offer_id, Offer.deleted)
+
+
+def flash_statistics(session, flash_id: int) -> rules.CampaignStatistics:
+    """Statistics of a filiale flash against its copies (three queries, whatever the network size)."""
+    flash_offers = [_offer_data(r) for r in session.execute(
+        select(*_OFFER_COLUMNS).where(Offer.campaign_id == flash_id))]
+    copies = [rules.CopyData(r.id, r.concession_id, r.name, r.state, r.validated_at) for r in session.execute(
+        select(Campaign.id, Campaign.concession_id, Concession.name, Campaign.state, Campaign.validated_at)
+        .join(Concession, Concession.id == Campaign.concession_id).where(Campaign.parent_id == flash_id))]
+    copy_offers = [_offer_data(r) for r in session.execute(
+        select(*_OFFER_COLUMNS).join(Campaign, Campaign.id == Offer.campaign_id)
+        .where(Campaign.parent_id == flash_id))]
+    return rules.campaign_statistics(flash_offers, copies, copy_offers)
+
+
+def flashes_of_month(session, month: dt.date) -> list[Campaign]:
+    """The filiale's flashes whose period touches the month of ``month``."""
+    first, last = rules.month_bounds(month)
+    return session.execute(
+        select(Campaign).where(Campaign.kind == FLASH, Campaign.concession_id.is_(None),
+                               Campaign.start_date <= last, Campaign.end_date >= first)
+        .order_by(Campaign.start_date, Campaign.id)).scalars().all()
+
+
+def month_statistics(session, month: dt.date) -> list[tuple[Campaign, rules.CampaignStatistics]]:
+    """Each flash of the month with its statistics (the monthly e-mail and the statistics page)."""
+    return [(flash, flash_statistics(session, flash.id)) for flash in flashes_of_month(session, month)]

@@ -133,3 +133,32 @@ def test_validation_of_a_copy_records_who_and_when(network):
     assert copy.state == "validated" and copy.validated_by_id == network.cdv_nord.id
     with pytest.raises(CampaignError):
         validate_campaign(db.session, flash, network.cdv_nord)
+
+
+def test_flash_statistics_from_the_database(network):
+    flash, result = sent_flash(network)
+    nord = db.session.get(Campaign, result.copy_ids[network.nord.id])
+    clio = next(o for o in nord.offers if o.reference == "CLIO-V")
+    update_offer(db.session, clio, network.cdv_nord, discount_value=1500)
+    delete_offer(db.session, next(o for o in nord.offers if o.reference == "208-II"), network.cdv_nord)
+    create_offer(db.session, nord, network.cdv_nord, reference="CAPTUR-II", label="Captur", discount_value=700)
+    validate_campaign(db.session, nord, network.cdv_nord)
+    db.session.commit()
+    from models.campaign import flash_statistics, month_statistics
+
+    stats = flash_statistics(db.session, flash.id)
+    assert (stats.targeted, stats.validated, stats.modified, stats.deleted, stats.added) == (2, 1, 1, 1, 1)
+    assert [f for f, _ in month_statistics(db.session, dt.date(2026, 3, 15))] == [flash]
+    assert month_statistics(db.session, dt.date(2026, 4, 15)) == []
+
+
+def test_check_on_save_finds_the_dealer_campaign_and_names_the_winner(network):
+    flash, result = sent_flash(network)
+    promo = dealer_campaign(network, network.nord, network.cdv_nord, references=("CLIO-V",),
+                            start=dt.date(2026, 3, 10), end=dt.date(2026, 3, 20))
+    from models.campaign import check_offer_conflicts
+
+    conflicts = check_offer_conflicts(db.session, promo.offers[0])
+    copy_id = result.copy_ids[network.nord.id]
+    assert {c.other_campaign_id for c in conflicts} == {flash.id, copy_id}
+    assert {c.winner_campaign_id for c in conflicts} == {promo.id}
