@@ -344,3 +344,8 @@ class MediumStateChange(db.Model):
     @classmethod
     def in_concessions(cls, concession_ids):
         return cls.concession_id.in_(concession_ids)
+
+
+# The engine's loader lives in its own module; re-exported here so callers import from one place.
+from .publication_inputs import (compute_decision_set, compute_decisions, config_input,  # noqa: E402,F401
+                                 load_decision_inputs)
