@@ -311,29 +311,62 @@ def _sweep(bucket: list[OfferSpan], out: dict) -> None:
 
 
 def find_conflicts(spans) -> dict[int, list[Conflict]]:
-    """Every offer in conflict → its conflicts (told per offer, both sides)."""
-    bound: dict[tuple[str, int], list[OfferSpan]] = defaultdict(list)
+    """Every offer in conflict → its conflicts (told per offer, both sides).
+
+    Offers bound to a concession are bucketed by (reference, concession) and swept by start date;
+    a filiale master flash (bound to its targets) is compared with the offers of its reference grouped by
+    campaign family, each group skipped at once when its overall period cannot overlap.
+    """
+    # A bucket holds a lone span until a second one arrives: most (reference, concession) pairs have one
+    # offer, and not building 50,000 one-item lists halves the time.
+    bound: dict = {}
     masters: dict[str, list[OfferSpan]] = defaultdict(list)
+    get = bound.get
     for s in spans:
-        if s.concession_id is None:
+        concession_id = s.concession_id
+        if concession_id is None:
             masters[s.reference].append(s)
+            continue
+        key = (s.reference, concession_id)
+        held = get(key)
+        if held is None:
+            bound[key] = s
+        elif held.__class__ is list:
+            held.append(s)
         else:
-            bound[(s.reference, s.concession_id)].append(s)
+            bound[key] = [held, s]
     out: dict[int, list[Conflict]] = defaultdict(list)
     for bucket in bound.values():
-        if len(bucket) > 1:
+        if bucket.__class__ is list:
             _sweep(bucket, out)
+    if masters:
+        _masters(masters, bound, out)
+    return dict(out)
+
+
+def _masters(masters: dict, bound: dict, out: dict) -> None:
+    families: dict[str, dict[int, list]] = {ref: defaultdict(list) for ref in masters}
+    for (reference, _), bucket in bound.items():
+        groups = families.get(reference)
+        if groups is not None:
+            for s in (bucket if bucket.__class__ is list else (bucket,)):
+                groups[s.family_id if s.family_id is not None else s.campaign_id].append(s)
     for reference, flash_spans in masters.items():
+        groups = []
+        for family, members in families[reference].items():
+            groups.append((family, min(m.start for m in members), max(m.end for m in members), members))
         for m in flash_spans:
-            for concession_id in m.targets:
-                for s in bound.get((reference, concession_id), ()):
-                    if _family(s) != _family(m) and periods_overlap(m.start, m.end, s.start, s.end):
+            m_family = _family(m)
+            for family, low, high, members in groups:
+                if family == m_family or low > m.end or high < m.start:
+                    continue
+                for s in members:
+                    if s.concession_id in m.targets and s.start <= m.end and m.start <= s.end:
                         _pair(m, s, out)
         for i, a in enumerate(flash_spans):
             for b in flash_spans[i + 1:]:
                 if can_conflict(a, b):
                     _pair(a, b, out)
-    return dict(out)
 
 
 class ConflictIndex:
@@ -347,8 +380,13 @@ class ConflictIndex:
     def check(self, span: OfferSpan) -> list[Conflict]:
         """The conflicts ``span`` would have (other spans of the same offer id are ignored)."""
         found = []
+        family = _family(span)
         for other in self.by_reference.get(span.reference, ()):
-            if other.offer_id != span.offer_id and can_conflict(span, other):
+            # Cheap rejections first: most offers of a reference are copies of one flash.
+            if other.concession_id is not None and span.concession_id is not None \
+                    and other.concession_id != span.concession_id:
+                continue
+            if other.offer_id != span.offer_id and _family(other) != family and can_conflict(span, other):
                 found.append(Conflict(span.offer_id, other.offer_id, other.campaign_id,
                                       winner(span, other).campaign_id))
         return found
