@@ -348,4 +348,5 @@ class MediumStateChange(db.Model):
 
 # The engine's loader lives in its own module; re-exported here so callers import from one place.
 from .publication_inputs import (compute_decision_set, compute_decisions, config_input,  # noqa: E402,F401
+                                 load_contact_resolver,
                                  load_decision_inputs)

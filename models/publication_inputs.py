@@ -145,3 +145,36 @@ def compute_decisions(session, concession_ids=None, medium_ids=None, today: dt.d
                       ) -> list[Decision]:
     """Load and decide; one Decision per candidate (vehicle, medium, publication list)."""
     return compute_decision_set(session, concession_ids, medium_ids, today).decisions()
+
+
+def load_contact_resolver(session, concession_ids=None):
+    """A ContactResolver over the concessions' contacts and their sites' managers (four queries)."""
+    from .contact_resolution import ContactInput, ContactResolver, site_manager_contact
+    from .organisation import Site
+    from .publication import Contact, contact_medium, contact_publication_list
+
+    contact_stmt = select(Contact.id, Contact.concession_id, Contact.name, Contact.phone, Contact.mobile,
+                          Contact.email, Contact.makes, Contact.statuses)
+    site_stmt = select(Site.id, Site.manager_name, Site.manager_phone, Site.manager_email)
+    if concession_ids is not None:
+        contact_stmt = contact_stmt.where(Contact.concession_id.in_(sorted(set(concession_ids))))
+        site_stmt = site_stmt.where(Site.concession_id.in_(sorted(set(concession_ids))))
+    rows = session.execute(contact_stmt).all()
+    ids = [r.id for r in rows]
+    lists_of, media_of = defaultdict(set), defaultdict(set)
+    if ids:
+        for contact_id, list_id in session.execute(
+                select(contact_publication_list.c.contact_id, contact_publication_list.c.publication_list_id)
+                .where(contact_publication_list.c.contact_id.in_(ids))):
+            lists_of[contact_id].add(list_id)
+        for contact_id, medium_id in session.execute(
+                select(contact_medium.c.contact_id, contact_medium.c.medium_id)
+                .where(contact_medium.c.contact_id.in_(ids))):
+            media_of[contact_id].add(medium_id)
+    contacts = [ContactInput(r.id, r.concession_id, r.name, r.phone, r.mobile, r.email,
+                             frozenset(lists_of[r.id]), frozenset(media_of[r.id]),
+                             frozenset((m or "").upper() for m in (r.makes or ())), frozenset(r.statuses or ()))
+                for r in rows]
+    managers = {r.id: site_manager_contact(r.manager_name, r.manager_phone, r.manager_email)
+                for r in session.execute(site_stmt)}
+    return ContactResolver(contacts, managers)

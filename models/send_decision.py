@@ -571,6 +571,18 @@ def counts_by_medium(decisions: DecisionSet) -> dict[int, dict[str, int]]:
     return out
 
 
+def sent_changes(before: DecisionSet, after: DecisionSet) -> dict[int, tuple[set[int], set[int]]]:
+    """medium id → (vehicles entering, vehicles leaving) the sent set: the preview of a configuration change."""
+    def sent(ds):
+        out: dict[int, set[int]] = defaultdict(set)
+        for g in ds.groups:
+            out[g.medium_id].update(g.sent)
+        return out
+    old, new = sent(before), sent(after)
+    return {m: (new.get(m, set()) - old.get(m, set()), old.get(m, set()) - new.get(m, set()))
+            for m in set(old) | set(new)}
+
+
 class ListCounts(NamedTuple):
     in_stock: int
     eligible: int

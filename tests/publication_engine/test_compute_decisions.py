@@ -85,3 +85,18 @@ def test_list_counts_eligible_in_stock_to_send(network, factories):
     nord = counts[(s["lbc"].id, s["nord_list"].id)]
     # candidates: good, no_gearbox, low_score, low_but_p, deselected; eligible: good + low_but_p; limit 1
     assert nord == (5, 2, 1)
+
+
+def test_contact_resolver_from_the_database(network, factories):
+    from models.publication import Contact, load_contact_resolver
+
+    s = _setup(network, factories)
+    db.session.add(Contact(concession_id=network.nord.id, name="Bernard Fouineau", phone="0147284425",
+                           publication_lists=[s["nord_list"]], media=[s["lbc"]], makes=["renault"], statuses=[]))
+    db.session.add(Contact(concession_id=network.sud.id, name="Sud", phone="05"))
+    db.session.commit()
+    resolver = load_contact_resolver(db.session, [network.nord.id])
+    got = resolver.resolve(network.nord.id, network.gap.id, s["nord_list"].id, s["lbc"].id, "RENAULT", "ST")
+    assert (got.name, got.phone) == ("Bernard Fouineau", "0147284425")
+    fallback = resolver.resolve(network.nord.id, network.gap.id, s["nord_list"].id, s["lbc"].id, "PEUGEOT", "ST")
+    assert (fallback.name, fallback.source) == ("Resp GAP", "site_manager")
