@@ -33,11 +33,15 @@ def _fmt(value: float) -> str:
     return f"{value:.1f}".replace(".", ",")
 
 
+def _fmt_raw(value: float) -> str:
+    return str(int(value)) if float(value).is_integer() else f"{value:.2f}"
+
+
 def _wrap_link(bar: Bar, body: str, testid: str | None) -> str:
     key = escape(bar.key if bar.key is not None else bar.label)
     tip = escape(bar.tooltip or f"{bar.label} : {bar.text or _fmt(bar.value)}")
     inner = f"<title>{tip}</title>{body}"
-    attrs = f' class="chart-bar" data-key="{key}"'
+    attrs = f' class="chart-bar" data-key="{key}" data-value="{escape(_fmt_raw(bar.value))}"'
     if testid:
         attrs += f' data-testid="{escape(testid)}-{key}"'
     if bar.href:
