@@ -70,3 +70,6 @@ def _load() -> None:
     if not _LOADED:
         from . import generic, google, meta, mobile_de  # noqa: F401  (plug-ins register themselves)
         _LOADED = True
+
+
+_load()

@@ -7,8 +7,23 @@ and French accents are in it. Checked against ``schemas/mobile_de.schema.json``.
 """
 from __future__ import annotations
 
+import codecs
+import io
+
 from . import FeedFormat, register
-from .base import csv_writer, detach, text_writer
+from .base import csv_writer, detach
+
+# Typographic characters outside ISO-8859-15 get their plain equivalent; anything else becomes "?".
+_PLAIN = {"\u2013": "-", "\u2014": "-", "\u2019": "'", "\u2018": "'", "\u201c": '"', "\u201d": '"',
+          "\u2026": "...", "\u00a0": " ", "\u202f": " "}
+
+
+def _transliterate(error: UnicodeEncodeError):
+    text = error.object[error.start:error.end]
+    return "".join(_PLAIN.get(ch, "?") for ch in text), error.end
+
+
+codecs.register_error("latin9_plain", _transliterate)
 
 COLUMNS = ("kundennummer", "interne_nummer", "kategorie", "marke", "modell", "modellbeschreibung",
            "erstzulassung", "kilometer", "preis", "mwst", "waehrung", "kraftstoffart", "getriebeart",
@@ -28,7 +43,7 @@ def _flat(value) -> str:
 
 def write_mobile_de(rows, medium, out) -> int:
     """Semicolon CSV in ISO-8859-15 with a header line."""
-    text = text_writer(out, ENCODING)
+    text = io.TextIOWrapper(out, encoding=ENCODING, errors="latin9_plain", newline="")
     w = csv_writer(text, delimiter=";")
     w.writerow(COLUMNS)
     count = 0

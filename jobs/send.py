@@ -1,0 +1,490 @@
+"""The send (envoi) as background jobs, §6.5.
+
+``start_send`` creates one ``SendRun`` and one ``SendMedium`` per active medium, then enqueues one
+job per medium with a deterministic id (``send-<run>-<medium>``) so several workers share a large
+send. Each ``send_medium_job``:
+
+1. claims its row (a finished medium is never redone: retries and duplicates are no-ops);
+2. asks the decision engine for that medium, loads the vehicles in one query per chunk;
+3. streams the feed into a staging file (same file system as the target), with its sha256;
+4. records the report rows (outcome and every reason per vehicle × list);
+5. applies the shrink guard: a feed losing more than half of the previous listings (or empty) is
+   held until an admin confirms (``confirm_held_medium``);
+6. marks the row "publishing" with the checksum, then publishes (atomic rename, or POST with an
+   Idempotency-Key) and records the ``PublishedFeed`` (unique per run × medium).
+
+A crash anywhere before 6 leaves the previous feed and report untouched and the job is retried
+(RQ ``Retry`` with backoff). A crash during 6 is recovered by the retry: the checksum tells whether
+the file already holds this run's feed, and the endpoint dedupes on the idempotency key, so a feed
+is never published twice for the same run. The run is done when every medium is final.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import errno
+import logging
+import os
+import time
+import uuid
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from flask import current_app
+from sqlalchemy import delete, insert, select, update
+
+from backoffice.extensions import db
+from models.clock import utcnow
+from models.send import (DONE, FAILED, FILTERED_OUTCOMES, FINAL_MEDIUM_STATES, HELD, PENDING, PUBLISHING,
+                         RUNNING, SENT, SKIPPED, PublishedFeed, SendMedium, SendOutcome, SendRun, run_status,
+                         shrink_hold_reason)
+
+from .delivery import HashingWriter, file_checksum, fsync_file, post_feed, publish_to_folder
+from .feeds import get_format
+from .feeds.rows import iter_feed_rows, load_rows
+from .queue import enqueue, get_queue
+
+log = logging.getLogger(__name__)
+
+PARIS = ZoneInfo("Europe/Paris")
+DEFAULT_RETRY_INTERVALS = (30, 120, 600)   # seconds between the attempts of a failed medium
+
+
+# Starting a send ------------------------------------------------------------------------------------
+
+def start_send(kind: str = "manual", user_id: int | None = None, today: dt.date | None = None,
+               run_key: str | None = None, medium_ids: list[int] | None = None) -> int:
+    """Create the run and its media rows, enqueue one job per medium; returns the run id.
+
+    A nightly run is keyed by its date: asking twice the same night returns the same run.
+    """
+    from models.publication import Medium
+
+    today = today or dt.datetime.now(PARIS).date()
+    run_key = run_key or (f"nightly-{today.isoformat()}" if kind == "nightly"
+                          else f"manual-{utcnow():%Y%m%d%H%M%S}-{uuid.uuid4().hex[:6]}")
+    existing = db.session.execute(select(SendRun).where(SendRun.run_key == run_key)).scalar_one_or_none()
+    if existing is not None:
+        enqueue_pending_media(existing.id)
+        return existing.id
+    stmt = select(Medium).where(Medium.active.is_(True)).order_by(Medium.name)
+    if medium_ids:
+        stmt = stmt.where(Medium.id.in_(medium_ids))
+    media = db.session.execute(stmt).scalars().all()
+    run = SendRun(run_key=run_key, kind=kind, decision_date=today, requested_by_id=user_id,
+                  media_total=len(media), status=RUNNING)
+    db.session.add(run)
+    db.session.flush()
+    for m in media:
+        db.session.add(SendMedium(run_id=run.id, medium_id=m.id, medium_name=m.name, medium_code=m.code,
+                                  job_id=medium_job_id(run.id, m.id), status=PENDING))
+    db.session.commit()
+    run_id = run.id
+    if not media:
+        finalize_run(run_id)
+    enqueue_pending_media(run_id)
+    return run_id
+
+
+def nightly_send() -> int:
+    """The scheduled send (jobs.schedule): one run per night, in Europe/Paris dates."""
+    return start_send(kind="nightly")
+
+
+def medium_job_id(run_id: int, medium_id: int) -> str:
+    return f"send-{run_id}-{medium_id}"
+
+
+def retry_intervals() -> list[int]:
+    raw = current_app.config.get("SEND_RETRY_INTERVALS") or os.environ.get("SEND_RETRY_INTERVALS")
+    if raw is None:
+        return list(DEFAULT_RETRY_INTERVALS)
+    if isinstance(raw, str):
+        return [int(x) for x in raw.split(",") if x.strip() != ""]
+    return [int(x) for x in raw]
+
+
+def enqueue_pending_media(run_id: int) -> None:
+    """(Re-)enqueue every medium of the run that is not final; a queued or running job is left alone."""
+    rows = db.session.execute(select(SendMedium.id, SendMedium.job_id).where(
+        SendMedium.run_id == run_id, SendMedium.status.not_in(FINAL_MEDIUM_STATES))).all()
+    intervals = retry_intervals()
+    in_process = get_queue() is None
+    for sm_id, job_id in rows:
+        if in_process:
+            run_medium_with_retries(sm_id, attempts=len(intervals) + 1)
+        else:
+            from rq import Retry
+
+            retry = Retry(max=len(intervals), interval=intervals) if intervals else None
+            enqueue(send_medium_job, sm_id, job_id=job_id, retry=retry, job_timeout=3600)
+
+
+def run_medium_with_retries(send_medium_id: int, attempts: int) -> None:
+    """Embedded mode (no Redis): the same job, retried in-process without waiting."""
+    for attempt in range(attempts):
+        try:
+            send_medium_job(send_medium_id, _final_attempt=attempt == attempts - 1)
+            return
+        except Exception:
+            log.exception("send medium %s attempt %d failed", send_medium_id, attempt + 1)
+            db.session.rollback()
+
+
+# The job of one medium -------------------------------------------------------------------------------
+
+def _is_final_attempt() -> bool:
+    try:
+        from rq import get_current_job
+    except ImportError:  # pragma: no cover
+        return True
+    job = get_current_job()
+    if job is None:
+        return True
+    return not (job.retries_left and job.retries_left > 0)
+
+
+def send_medium_job(send_medium_id: int, _final_attempt: bool | None = None) -> str:
+    """Decide, write, record and publish the feed of one medium in one run. Safe to run twice."""
+    sm = db.session.get(SendMedium, send_medium_id)
+    if sm is None:
+        return "missing"
+    if sm.status in (DONE, HELD, SKIPPED):
+        return sm.status
+    if sm.status == PUBLISHING and _recover_publishing(sm):
+        return DONE
+    final_attempt = _is_final_attempt() if _final_attempt is None else _final_attempt
+    db.session.execute(update(SendMedium).where(SendMedium.id == sm.id).values(
+        status=RUNNING, attempts=SendMedium.attempts + 1, started_at=utcnow(), message=None))
+    db.session.commit()
+    try:
+        result = _process_medium(send_medium_id)
+    except Exception as exc:
+        db.session.rollback()
+        message = _failure_message(exc)
+        state = FAILED if final_attempt else PENDING
+        db.session.execute(update(SendMedium).where(SendMedium.id == send_medium_id).values(
+            status=state, message=message, finished_at=utcnow() if state == FAILED else None))
+        db.session.commit()
+        finalize_run(db.session.get(SendMedium, send_medium_id).run_id)
+        raise
+    finalize_run(db.session.get(SendMedium, send_medium_id).run_id)
+    return result
+
+
+def _failure_message(exc: Exception) -> str:
+    if isinstance(exc, OSError) and exc.errno == errno.ENOSPC:
+        return "Disque plein : le flux n'a pas pu être écrit (le flux précédent est conservé)."
+    return f"{type(exc).__name__}: {exc}"[:2000]
+
+
+def _process_medium(send_medium_id: int) -> str:
+    from models.publication import Medium
+
+    sm = db.session.get(SendMedium, send_medium_id)
+    run = db.session.get(SendRun, sm.run_id)
+    medium = db.session.get(Medium, sm.medium_id)
+    if medium is None or not medium.active:
+        sm.status, sm.finished_at, sm.message = SKIPPED, utcnow(), "Média inactif ou supprimé."
+        db.session.commit()
+        return SKIPPED
+    fmt = get_format(medium.feed_format)
+    decisions = _decisions(medium, fmt, run.decision_date)
+    subscriptions = _subscriptions(medium.id)
+    sent = sorted((d for d in decisions if d.outcome == SENT), key=lambda d: (d.list_id, _rank(d), d.vehicle_id))
+    rows = load_rows(db.session, {d.vehicle_id for d in sent})
+    sent = [d for d in sent if d.vehicle_id in rows]
+    contacts = _contacts(medium, sent, rows)
+    fault("slow", medium.code)
+
+    # 1. The feed, streamed into a staging file next to its target.
+    staging = _staging_path(run, medium, fmt)
+    try:
+        with open(staging, "wb") as fh:
+            out = HashingWriter(fh)
+            fault("disk_full", medium.code)
+            count = fmt.write(iter_feed_rows(_listing_rows(sent, rows, contacts), _base_url(medium)), medium, out)
+            fh.flush()
+            os.fsync(fh.fileno())
+        checksum = out.sha.hexdigest()
+    except BaseException:
+        Path(staging).unlink(missing_ok=True)
+        raise
+
+    # 2. The report rows of this medium (replacing those of a failed earlier attempt).
+    _record_outcomes(sm, decisions, contacts)
+    codes = sorted({c for c in subscriptions.values() if c})
+    sm.list_codes = ", ".join(codes)
+    sm.sent_count = count
+    sm.filtered_count = sum(1 for d in decisions if d.outcome in FILTERED_OUTCOMES)
+    sm.other_count = len(decisions) - sm.sent_count - sm.filtered_count
+    previous = previous_listing_count(medium.id, run.id)
+    sm.previous_count = previous
+
+    # 3. The shrink guard.
+    reason = shrink_hold_reason(previous, count)
+    if reason:
+        sm.status, sm.message, sm.pending_path, sm.pending_checksum = HELD, reason, staging, checksum
+        sm.finished_at = utcnow()
+        db.session.commit()
+        log.warning("send %s: medium %s held: %s", run.id, medium.code, reason)
+        return HELD
+
+    # 4. Publish: say so first (with the checksum), then deliver, then record it.
+    sm.status, sm.pending_path, sm.pending_checksum = PUBLISHING, staging, checksum
+    db.session.commit()
+    fault("before_publish", medium.code)
+    _deliver(sm, medium, fmt, staging, checksum, count, confirmed=False)
+    return DONE
+
+
+def _decisions(medium, fmt, today: dt.date):
+    """The engine's decisions for one medium, its mandatory fields widened with what the format requires.
+
+    The engine reads ``Medium.mandatory_fields``; a format (Google, Meta, mobile.de) also needs the
+    fields its portal rejects a listing without, so they are added here before deciding: such a
+    vehicle ends "filtré média" with the engine's reason instead of being sent and refused.
+    """
+    import dataclasses
+
+    from models.publication_inputs import decide, load_decision_inputs
+
+    inputs = load_decision_inputs(db.session, medium_ids=[medium.id], today=today)
+    required = fmt.required_vehicle_fields
+    if required:
+        inputs.media = [dataclasses.replace(m, mandatory_fields=tuple(dict.fromkeys(
+            tuple(m.mandatory_fields) + tuple(required)))) for m in inputs.media]
+    return list(decide(inputs))
+
+
+def _rank(d) -> int:
+    return d.rank if d.rank is not None else 1 << 30
+
+
+def _subscriptions(medium_id: int) -> dict[int, str | None]:
+    """publication list id → customer code at this medium ("Code liste inscrit")."""
+    from models.publication import ListSubscription, MediumConfig
+
+    rows = db.session.execute(select(ListSubscription.publication_list_id, ListSubscription.customer_code)
+                              .join(MediumConfig, MediumConfig.id == ListSubscription.config_id)
+                              .where(MediumConfig.medium_id == medium_id)).all()
+    return {list_id: code for list_id, code in rows}
+
+
+def _contacts(medium, sent, rows) -> dict[tuple[int, int], tuple]:
+    """(vehicle id, list id) → (name, phone, email) of the listing's contact (§6.3, site manager fallback)."""
+    from models.publication_inputs import load_contact_resolver
+
+    resolver = load_contact_resolver(db.session, concession_ids={d.concession_id for d in sent} or None)
+    out = {}
+    for d in sent:
+        r = rows[d.vehicle_id]
+        c = resolver.resolve(d.concession_id, r["site_id"], d.list_id, medium.id, r.get("make"), r.get("status"))
+        if c is not None:
+            out[(d.vehicle_id, d.list_id)] = (c.name, c.phone or c.mobile, c.email)
+    return out
+
+
+def _listing_rows(sent, rows, contacts):
+    """One listing per sent decision (vehicle × list), with the list's customer code and contact."""
+    seen = set()
+    for d in sent:
+        key = (d.vehicle_id, d.list_id)
+        if key in seen:
+            continue
+        seen.add(key)
+        listing = dict(rows[d.vehicle_id])
+        listing["customer_code"] = d.customer_code
+        contact = contacts.get(key)
+        if contact:
+            listing["site_manager_name"], listing["site_manager_phone"], listing["site_manager_email"] = contact
+        yield listing
+
+
+def _record_outcomes(sm, decisions, contacts) -> None:
+    db.session.execute(delete(SendOutcome).where(SendOutcome.send_medium_id == sm.id))
+    run_id, sm_id = sm.run_id, sm.id
+    values = []
+    for d in decisions:
+        contact = contacts.get((d.vehicle_id, d.list_id)) if d.outcome == SENT else None
+        values.append({
+            "run_id": run_id, "send_medium_id": sm_id, "vehicle_id": d.vehicle_id,
+            "concession_id": d.concession_id, "publication_list_id": d.list_id, "outcome": d.outcome,
+            "reasons": "\n".join(d.reasons) or None, "rank": d.rank,
+            "contact_name": contact[0] if contact else None,
+            "contact_phone": contact[1] if contact else None,
+        })
+    bulk_insert_outcomes(values)
+
+
+OUTCOME_COLUMNS = ("run_id", "send_medium_id", "vehicle_id", "concession_id", "publication_list_id", "outcome",
+                   "reasons", "rank", "contact_name", "contact_phone")
+
+
+def bulk_insert_outcomes(values: list[dict]) -> None:
+    """Insert report rows: COPY on PostgreSQL (100,000s of rows), executemany elsewhere."""
+    if not values:
+        return
+    if db.session.get_bind().dialect.name == "postgresql":
+        cursor = db.session.connection().connection.driver_connection.cursor()
+        with cursor.copy(f"COPY send_outcome ({', '.join(OUTCOME_COLUMNS)}) FROM STDIN") as copy:
+            for v in values:
+                copy.write_row([v[c] for c in OUTCOME_COLUMNS])
+        return
+    db.session.execute(insert(SendOutcome), values)
+
+
+def previous_listing_count(medium_id: int, run_id: int) -> int | None:
+    """Listings of the medium's last published feed before this run (None: never published)."""
+    return db.session.execute(select(PublishedFeed.listing_count).where(
+        PublishedFeed.medium_id == medium_id, PublishedFeed.run_id != run_id)
+        .order_by(PublishedFeed.published_at.desc(), PublishedFeed.id.desc()).limit(1)).scalar_one_or_none()
+
+
+def feed_folder() -> Path:
+    return Path(current_app.config["FEED_FOLDER"])
+
+
+def _staging_path(run, medium, fmt) -> str:
+    folder = feed_folder() / ".staging" / f"run-{run.id}"
+    folder.mkdir(parents=True, exist_ok=True)
+    return str(folder / f"{medium.code}.{fmt.extension}.{os.getpid()}.tmp")
+
+
+def target_path(medium, fmt) -> str:
+    """Where a folder medium's feed is published (an absolute delivery target, else FEED_FOLDER/<code>/)."""
+    target = (medium.delivery_target or "").strip()
+    folder = Path(target) if target and medium.delivery_kind == "folder" and os.path.isabs(target) \
+        else feed_folder() / medium.code
+    return str(folder / f"{medium.code}.{fmt.extension}")
+
+
+def _base_url(medium) -> str:
+    return (medium.base_url or current_app.config.get("FEED_PUBLIC_BASE_URL")
+            or os.environ.get("FEED_PUBLIC_BASE_URL") or "https://vo.example.fr")
+
+
+def idempotency_key(run_key: str, medium_code: str) -> str:
+    return f"{run_key}:{medium_code}"
+
+
+def _deliver(sm, medium, fmt, staging, checksum, count, confirmed: bool) -> None:
+    run = db.session.get(SendRun, sm.run_id)
+    key = idempotency_key(run.run_key, medium.code)
+    size = os.path.getsize(staging)
+    if medium.delivery_kind == "http":
+        post_feed(medium.delivery_target, staging, fmt.content_type, key, checksum)
+        target = medium.delivery_target
+        # Keep a copy of what the endpoint received, for the record.
+        publish_to_folder(staging, str(feed_folder() / ".sent" / medium.code / f"{medium.code}.{fmt.extension}"))
+    else:
+        target = target_path(medium, fmt)
+        publish_to_folder(staging, target)
+    fault("after_publish", medium.code)
+    db.session.add(PublishedFeed(send_medium_id=sm.id, medium_id=medium.id, run_id=sm.run_id, format=fmt.key,
+                                 delivery=medium.delivery_kind, target=target, checksum=checksum,
+                                 size_bytes=size, listing_count=count, idempotency_key=key,
+                                 confirmed=confirmed))
+    sm.status, sm.finished_at, sm.pending_path = DONE, utcnow(), None
+    db.session.commit()
+
+
+def _recover_publishing(sm) -> bool:
+    """A previous attempt died while publishing: finish the record if the feed did reach the portal.
+
+    Folder: the target holds this run's bytes (same checksum) → record it. HTTP: the staging file is
+    POSTed again with the same idempotency key (the endpoint ignores a duplicate).
+    """
+    from models.publication import Medium
+
+    if db.session.execute(select(PublishedFeed.id).where(PublishedFeed.send_medium_id == sm.id)).first():
+        sm.status, sm.finished_at = DONE, utcnow()
+        db.session.commit()
+        return True
+    medium = db.session.get(Medium, sm.medium_id)
+    fmt = get_format(medium.feed_format)
+    staging = sm.pending_path
+    if medium.delivery_kind != "http":
+        target = target_path(medium, fmt)
+        if file_checksum(target) == sm.pending_checksum and not (staging and os.path.exists(staging)):
+            db.session.add(PublishedFeed(
+                send_medium_id=sm.id, medium_id=medium.id, run_id=sm.run_id, format=fmt.key, delivery="folder",
+                target=target, checksum=sm.pending_checksum, size_bytes=os.path.getsize(target),
+                listing_count=sm.sent_count,
+                idempotency_key=idempotency_key(sm.run.run_key, medium.code)))
+            sm.status, sm.finished_at, sm.pending_path = DONE, utcnow(), None
+            db.session.commit()
+            finalize_run(sm.run_id)
+            return True
+    if staging and os.path.exists(staging) and file_checksum(staging) == sm.pending_checksum:
+        _deliver(sm, medium, fmt, staging, sm.pending_checksum, sm.sent_count, confirmed=False)
+        finalize_run(sm.run_id)
+        return True
+    return False   # nothing usable: redo the medium from the start
+
+
+# Shrink guard confirmation ---------------------------------------------------------------------------
+
+def confirm_held_medium(send_medium_id: int, user_id: int | None) -> bool:
+    """Publish a held feed after an admin's confirmation; False when there is nothing to publish."""
+    from models.publication import Medium
+
+    claimed = db.session.execute(update(SendMedium).where(
+        SendMedium.id == send_medium_id, SendMedium.status == HELD).values(status=PUBLISHING)).rowcount
+    db.session.commit()
+    if not claimed:
+        return False
+    sm = db.session.get(SendMedium, send_medium_id)
+    medium = db.session.get(Medium, sm.medium_id)
+    fmt = get_format(medium.feed_format)
+    if not sm.pending_path or file_checksum(sm.pending_path) != sm.pending_checksum:
+        sm.status, sm.message = FAILED, "Le flux retenu n'est plus disponible : relancez un envoi."
+        db.session.commit()
+        finalize_run(sm.run_id)
+        return False
+    sm.confirmed_by_id, sm.confirmed_at = user_id, utcnow()
+    db.session.commit()
+    try:
+        _deliver(sm, medium, fmt, sm.pending_path, sm.pending_checksum, sm.sent_count, confirmed=True)
+    except Exception as exc:
+        db.session.rollback()
+        db.session.execute(update(SendMedium).where(SendMedium.id == send_medium_id).values(
+            status=HELD, message=_failure_message(exc)))
+        db.session.commit()
+        raise
+    finalize_run(sm.run_id)
+    return True
+
+
+# Run completion ----------------------------------------------------------------------------------------
+
+def finalize_run(run_id: int) -> str:
+    """Set the run's state from its media; the finish time is written once, by whoever ends last."""
+    states = [s for (s,) in db.session.execute(select(SendMedium.status).where(SendMedium.run_id == run_id))]
+    status = run_status(states)
+    values = {"status": status}
+    if status != RUNNING:
+        db.session.execute(update(SendRun).where(SendRun.id == run_id, SendRun.finished_at.is_(None))
+                           .values(finished_at=utcnow()))
+    db.session.execute(update(SendRun).where(SendRun.id == run_id).values(**values))
+    db.session.commit()
+    return status
+
+
+# Fault injection (tests only) ----------------------------------------------------------------------------
+
+def fault(stage: str, medium_code: str) -> None:
+    """Test hook: ``SEND_FAULTS="slow=CODE:30,disk_full=CODE,before_publish=CODE"`` (testing config only)."""
+    if not current_app.config.get("TESTING"):
+        return
+    spec = os.environ.get("SEND_FAULTS") or current_app.config.get("SEND_FAULTS") or ""
+    for item in filter(None, (p.strip() for p in spec.split(","))):
+        name, _, arg = item.partition("=")
+        code, _, value = arg.partition(":")
+        if name != stage or code != medium_code:
+            continue
+        if stage == "slow":
+            time.sleep(float(value or 30))
+        elif stage == "disk_full":
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        else:
+            raise RuntimeError(f"injected fault at {stage}")

@@ -1,0 +1,110 @@
+"""Feed plug-ins: every public format validates against its schema; escaping and encodings hold."""
+from __future__ import annotations
+
+import datetime as dt
+import io
+from decimal import Decimal
+
+import pytest
+
+from jobs.feeds import FORMATS, get_format, mandatory_fields_for, required_vehicle_fields
+from jobs.feeds.rows import feed_row
+from jobs.feeds.validate import parse_feed, schema_for, validate_feed
+from models.send_decision import MANDATORY_FIELDS
+
+pytestmark = pytest.mark.no_db
+
+NAMES = {"gearbox": {"automatic": "Automatique"}, "energy": {"diesel": "Diesel"}, "body": {"suv": "SUV / 4x4"}}
+
+
+class FakeMedium:
+    code = "PORTAIL"
+    name = "Portail <test> & co"
+
+
+def row(**overrides):
+    base = dict(
+        id=7, entry_number="2029", vin="WBAFG41000LJ12345", registration="AB-123-CD", status="ST", genre="VP",
+        make="BMW", model="X6", family="X6", version="xDrive40d 313 ch", energy="diesel", gearbox="automatic",
+        body_category="suv", colour="Carbonschwarz métallisé", doors=5, seats=5, fiscal_power=22, co2=190,
+        mileage=53800, sale_price_ttc=Decimal("74990.00"), first_registration_date=dt.date(2019, 3, 14),
+        registration_date=None, description="Toit ouvrant, sièges chauffants", photo_count=3, concession_id=1,
+        site_id=1, site_code="GAP", site_name="Gap", site_address="12 avenue d'Embrun", site_postcode="05000",
+        site_city="Gap", site_manager_name="Marie Curie", site_manager_phone="04 92 00 00 00",
+        site_manager_email="gap@example.fr", concession_code="NORD", concession_name="Concession du Nord",
+        customer_code="bm11c1")
+    base.update(overrides)
+    return feed_row(base, "https://vo.example.fr", None, NAMES)
+
+
+def write(key, rows):
+    out = io.BytesIO()
+    count = get_format(key).write(rows, FakeMedium(), out)
+    return count, out.getvalue()
+
+
+PUBLIC = ["google_vehicle_listings", "meta_catalog_csv", "meta_catalog_xml", "mobile_de_csv"]
+
+
+@pytest.mark.parametrize("key", PUBLIC)
+def test_each_public_feed_validates_against_its_published_required_fields(key):
+    count, data = write(key, [row(), row(id=8, entry_number="2030", vin="VF1RFB00012345678")])
+    assert count == 2
+    assert validate_feed(key, data) == []
+    assert len(parse_feed(key, data)) == 2
+
+
+@pytest.mark.parametrize("key", PUBLIC)
+def test_the_schema_rejects_a_listing_missing_what_the_format_requires(key):
+    # The check is not vacuous: a listing without price (and mileage) fails the schema.
+    _, data = write(key, [row(sale_price_ttc=None, mileage=None)])
+    errors = validate_feed(key, data)
+    assert errors and any("price" in e or "preis" in e for e in errors)
+
+
+@pytest.mark.parametrize("key", PUBLIC)
+def test_each_public_format_declares_the_vehicle_fields_its_schema_needs(key):
+    fields = required_vehicle_fields(key)
+    assert {"sale_price_ttc", "mileage", "first_registration_date"} <= set(fields)
+    assert set(fields) <= set(MANDATORY_FIELDS)   # names the decision engine knows, with their reasons
+    assert schema_for(key)["required"]
+
+
+def test_a_medium_mandatory_fields_include_its_format_requirements():
+    assert mandatory_fields_for("google_vehicle_listings", ["gearbox"]) == [
+        "gearbox", "vin", "sale_price_ttc", "first_registration_date", "mileage", "photo"]
+    assert mandatory_fields_for("generic_csv", ["gearbox"]) == ["gearbox"]
+
+
+@pytest.mark.parametrize("key", list(FORMATS))
+def test_xml_special_characters_and_accents_survive_every_format(key):
+    tricky = 'Série 3 <Touring> & "Sport" – été €'
+    _, data = write(key, [row(model=tricky, description="Très bien ; prix, à voir\x01")])
+    listing = parse_feed(key, data)[0]
+    model = listing.get("model") or listing.get("modell")
+    # ISO-8859-15 has no en dash: mobile.de gets a plain hyphen, every other character as is.
+    assert model == (tricky.replace("–", "-") if key == "mobile_de_csv" else tricky)
+    assert "Très bien" in (listing.get("description") or listing.get("beschreibung"))
+
+
+def test_the_mobile_de_csv_is_iso_8859_15_and_semicolon_separated():
+    _, data = write("mobile_de_csv", [row(colour="Gris métallisé €", description="Œuvre d'été")])
+    text = data.decode("iso-8859-15")
+    assert text.splitlines()[0].startswith("kundennummer;interne_nummer;")
+    assert "Gris métallisé €" in text and "Œuvre d'été" in text
+    assert "é".encode("iso-8859-15") in data and "é".encode("utf-8") not in data
+    assert "€".encode("iso-8859-15") == b"\xa4" and b"\xa4" in data
+
+
+def test_feeds_stream_many_rows_without_building_a_document():
+    def many():
+        for i in range(2000):
+            yield row(id=i, entry_number=str(i))
+    for key in FORMATS:
+        count, data = write(key, many())
+        assert count == 2000
+        assert len(parse_feed(key, data)) == 2000
+
+
+def test_an_unknown_format_falls_back_to_the_generic_xml():
+    assert get_format("nope").key == "generic_xml"

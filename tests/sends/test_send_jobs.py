@@ -1,0 +1,226 @@
+"""The send without Redis (the same job code runs in-process): feeds, report, faults, shrink guard."""
+from __future__ import annotations
+
+import json
+import threading
+from http.server import BaseHTTPRequestHandler, HTTPServer
+
+import pytest
+from sqlalchemy import func, select
+
+from backoffice.extensions import db
+from jobs.feeds.validate import parse_feed, validate_feed
+from jobs.send import confirm_held_medium, send_medium_job, start_send
+from models.publication_inputs import compute_decisions
+from models.send import DONE, FAILED, HELD, PublishedFeed, SendMedium, SendOutcome, SendRun
+
+
+def feed_file(folder, medium, ext):
+    return folder / medium.code / f"{medium.code}.{ext}"
+
+
+def outcomes(run_id, medium_id):
+    return {(o.vehicle_id, o.publication_list_id): (o.outcome, o.reason_list) for o in db.session.execute(
+        select(SendOutcome).join(SendMedium).where(SendMedium.run_id == run_id,
+                                                   SendMedium.medium_id == medium_id)).scalars()}
+
+
+def test_a_send_writes_each_feed_and_a_report_matching_the_engine(network, factories, publication, feed_folder):
+    a = factories.vehicle(network.gap, entry_number="2029", photo_count=2)
+    b = factories.vehicle(network.rennes, entry_number="3001", photo_count=1)
+    c = factories.vehicle(network.gap, entry_number="2030", gearbox=None)
+    xml = publication.medium("EDEN", "generic_xml", [network.nord, network.sud], mandatory=["gearbox"])
+    google = publication.medium("GOOG", "google_vehicle_listings", [network.nord, network.sud])
+    expected = {(d.vehicle_id, d.list_id): (d.outcome, list(d.reasons)) for d in compute_decisions(
+        db.session, medium_ids=[xml.id])}
+
+    run_id = start_send(kind="manual")
+
+    run = db.session.get(SendRun, run_id)
+    assert run.status == DONE and run.finished_at is not None
+    assert outcomes(run_id, xml.id) == expected
+    listings = parse_feed("generic_xml", feed_file(feed_folder, xml, "xml").read_bytes())
+    assert sorted(x["reference"] for x in listings) == ["2029", "3001"]
+    assert outcomes(run_id, xml.id)[(c.id, publication.lists[(network.nord.id, "PE05")].id)] == (
+        "filtered_media", ["véhicule sans type de boîte de renseigné"])
+    google_bytes = feed_file(feed_folder, google, "tsv").read_bytes()
+    assert validate_feed("google_vehicle_listings", google_bytes) == []
+    sm = db.session.execute(select(SendMedium).where(SendMedium.run_id == run_id,
+                                                     SendMedium.medium_id == xml.id)).scalar_one()
+    assert (sm.sent_count, sm.filtered_count) == (2, 1)
+    assert sm.list_codes == "bm11c1nord, bm11c1sud"
+    feed = db.session.execute(select(PublishedFeed).where(PublishedFeed.send_medium_id == sm.id)).scalar_one()
+    import hashlib
+    assert feed.checksum == hashlib.sha256(feed_file(feed_folder, xml, "xml").read_bytes()).hexdigest()
+    assert a.id and b.id
+
+
+def test_a_vehicle_a_portal_would_reject_is_filtered_with_the_reason_not_sent(network, factories, publication,
+                                                                                feed_folder):
+    ok = factories.vehicle(network.gap, entry_number="1", photo_count=3)
+    no_photo = factories.vehicle(network.gap, entry_number="2", photo_count=0)
+    no_vin = factories.vehicle(network.gap, entry_number="3", photo_count=2, vin=None)
+    # The medium's own mandatory fields say nothing: the Google format's requirements apply anyway.
+    google = publication.medium("GOOG", "google_vehicle_listings", [network.nord], mandatory=[])
+    run_id = start_send()
+    got = {v: o for (v, _l), o in outcomes(run_id, google.id).items()}
+    assert got[ok.id] == ("sent", [])
+    assert got[no_photo.id] == ("filtered_media", ["véhicule sans photo"])
+    assert got[no_vin.id] == ("filtered_media", ["véhicule sans numéro de série (VIN) de renseigné"])
+    data = feed_file(feed_folder, google, "tsv").read_bytes()
+    assert [x["vin"] for x in parse_feed("google_vehicle_listings", data)] == [ok.vin]
+    assert validate_feed("google_vehicle_listings", data) == []
+
+
+def test_running_a_medium_again_for_the_same_run_publishes_nothing_twice(network, factories, publication,
+                                                                         feed_folder):
+    factories.vehicle(network.gap, photo_count=1)
+    medium = publication.medium("EDEN", "generic_csv", [network.nord])
+    run_id = start_send()
+    sm = db.session.execute(select(SendMedium).where(SendMedium.run_id == run_id)).scalar_one()
+    path = feed_file(feed_folder, medium, "csv")
+    mtime = path.stat().st_mtime_ns
+    assert send_medium_job(sm.id) == DONE
+    assert path.stat().st_mtime_ns == mtime
+    assert db.session.execute(select(func.count()).select_from(PublishedFeed)).scalar_one() == 1
+
+
+def test_a_full_disk_keeps_the_previous_feed_and_reports_the_failure(network, factories, publication, feed_folder,
+                                                                     monkeypatch):
+    factories.vehicle(network.gap, photo_count=1)
+    factories.vehicle(network.gap, photo_count=1)
+    medium = publication.medium("EDEN", "generic_csv", [network.nord])
+    first = start_send()
+    path = feed_file(feed_folder, medium, "csv")
+    before = path.read_bytes()
+    monkeypatch.setenv("SEND_FAULTS", "disk_full=EDEN")
+    second = start_send()
+    sm = db.session.execute(select(SendMedium).where(SendMedium.run_id == second)).scalar_one()
+    assert sm.status == FAILED and "Disque plein" in sm.message
+    assert sm.attempts == 3                       # retried, then reported failed
+    assert path.read_bytes() == before            # the portal's feed is intact
+    assert not list((feed_folder / ".staging").rglob("*.tmp"))
+    assert db.session.get(SendRun, first).status == DONE   # the previous report is intact
+    assert len(outcomes(first, medium.id)) == 2
+    assert db.session.get(SendRun, second).status == FAILED
+
+
+class Endpoint:
+    """A local HTTP endpoint recording what it receives; ``fail`` answers 503."""
+
+    def __init__(self):
+        self.received, self.fail = [], False
+        endpoint = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                if endpoint.fail:
+                    self.send_response(503)
+                else:
+                    endpoint.received.append((self.headers["Idempotency-Key"], body))
+                    self.send_response(200)
+                self.end_headers()
+
+            def log_message(self, *args):
+                pass
+
+        self.server = HTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_port}/feed"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+
+@pytest.fixture
+def endpoint():
+    e = Endpoint()
+    yield e
+    e.server.shutdown()
+
+
+def test_http_delivery_posts_the_feed_with_an_idempotency_key(network, factories, publication, feed_folder,
+                                                               endpoint):
+    factories.vehicle(network.gap, photo_count=1, description="Bon état", body_category="suv")
+    medium = publication.medium("FB", "meta_catalog_xml", [network.nord], delivery_kind="http",
+                                delivery_target=endpoint.url)
+    run_id = start_send()
+    run = db.session.get(SendRun, run_id)
+    assert run.status == DONE
+    [(key, body)] = endpoint.received
+    assert key == f"{run.run_key}:FB"
+    assert validate_feed("meta_catalog_xml", body) == []
+    assert medium.id
+
+
+def test_an_endpoint_down_is_retried_then_reported_failed_and_nothing_is_lost(network, factories, publication,
+                                                                              feed_folder, endpoint):
+    factories.vehicle(network.gap, photo_count=1)
+    medium = publication.medium("API", "generic_xml", [network.nord], delivery_kind="http",
+                                delivery_target=endpoint.url)
+    first = start_send()
+    assert len(endpoint.received) == 1
+    endpoint.fail = True
+    second = start_send()
+    sm = db.session.execute(select(SendMedium).where(SendMedium.run_id == second)).scalar_one()
+    assert sm.status == FAILED and "HTTP 503" in sm.message and sm.attempts == 3
+    assert len(endpoint.received) == 1                      # the portal keeps the first feed only
+    assert db.session.execute(select(func.count()).select_from(PublishedFeed)).scalar_one() == 1
+    assert len(outcomes(second, medium.id)) == 1            # the report says what would have gone
+    assert db.session.get(SendRun, first).status == DONE
+
+
+def test_the_shrink_guard_holds_a_feed_losing_half_its_listings_until_confirmed(network, factories, publication,
+                                                                                feed_folder):
+    cars = [factories.vehicle(network.gap, photo_count=1) for _ in range(4)]
+    medium = publication.medium("EDEN", "generic_csv", [network.nord])
+    start_send()
+    path = feed_file(feed_folder, medium, "csv")
+    before = path.read_bytes()
+    for car in cars[:3]:
+        car.status = "VND"
+    db.session.commit()
+    second = start_send()
+    sm = db.session.execute(select(SendMedium).where(SendMedium.run_id == second)).scalar_one()
+    assert sm.status == HELD and "3 annonces sur 4" in sm.message
+    assert db.session.get(SendRun, second).status == HELD
+    assert path.read_bytes() == before                      # not published yet
+    assert confirm_held_medium(sm.id, network.admin.id) is True
+    assert len(parse_feed("generic_csv", path.read_bytes())) == 1
+    db.session.expire_all()
+    assert db.session.get(SendMedium, sm.id).status == DONE
+    assert db.session.get(SendRun, second).status == DONE
+    assert confirm_held_medium(sm.id, network.admin.id) is False   # nothing left to confirm
+
+
+def test_an_empty_feed_is_held(network, factories, publication, feed_folder):
+    car = factories.vehicle(network.gap, photo_count=1)
+    publication.medium("EDEN", "generic_csv", [network.nord])
+    start_send()
+    car.status = "VND"
+    db.session.commit()
+    second = start_send()
+    sm = db.session.execute(select(SendMedium).where(SendMedium.run_id == second)).scalar_one()
+    assert sm.status == HELD and "vide" in sm.message
+
+
+def test_the_nightly_send_runs_once_per_date(network, factories, publication, feed_folder):
+    import datetime as dt
+    factories.vehicle(network.gap)
+    publication.medium("EDEN", "generic_csv", [network.nord])
+    day = dt.date(2026, 11, 22)
+    assert start_send(kind="nightly", today=day) == start_send(kind="nightly", today=day)
+    assert db.session.execute(select(func.count()).select_from(SendRun)).scalar_one() == 1
+    assert db.session.execute(select(SendRun.run_key)).scalar_one() == "nightly-2026-11-22"
+
+
+def test_the_contact_of_a_listing_is_the_site_manager_without_a_contact(network, factories, publication,
+                                                                         feed_folder):
+    network.gap.manager_name, network.gap.manager_phone = "Responsable Gap", "04 92 11 22 33"
+    db.session.commit()
+    factories.vehicle(network.gap)
+    medium = publication.medium("EDEN", "generic_csv", [network.nord])
+    run_id = start_send()
+    o = db.session.execute(select(SendOutcome).where(SendOutcome.run_id == run_id)).scalar_one()
+    assert (o.contact_name, o.contact_phone) == ("Responsable Gap", "04 92 11 22 33")
+    listing = parse_feed("generic_csv", feed_file(feed_folder, medium, "csv").read_bytes())[0]
+    assert listing["contact_phone"] == "04 92 11 22 33"
+    assert json.dumps(listing)
