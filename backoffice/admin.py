@@ -3,6 +3,8 @@ from flask import Flask
 from flask_admin import Admin
 from flask_admin.theme import Bootstrap4Theme
 
+from .config import TRANSLATIONS_DIR
+
 
 def init_admin(app: Flask) -> Admin:
     import warnings
@@ -18,6 +20,8 @@ def init_admin(app: Flask) -> Admin:
         url="/",
         endpoint="admin",
         index_view=HomeView(name="Accueil", url="/", endpoint="admin"),
+        # Flask-Admin's shipped French .mo lags its .po: we compile the .po ourselves.
+        translations_path=str(TRANSLATIONS_DIR / "admin"),
         theme=Bootstrap4Theme(base_template="layout.html", swatch=app.config["FLASK_ADMIN_SWATCH"], fluid=True),
     )
     register_admin_views(admin)

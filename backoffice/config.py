@@ -110,6 +110,8 @@ class TestingConfig(Config):
     SQLALCHEMY_DATABASE_URI = _database_url() if os.environ.get("DATABASE_URL") else "sqlite:///" + str(
         INSTANCE_DIR / "test.sqlite3")
     MAIL_BACKEND = "locmem"
+    # Surface errors Flask-Admin would otherwise turn into a "Failed to create record." flash.
+    FLASK_ADMIN_RAISE_ON_VIEW_EXCEPTION = True
     RATELIMIT_STORAGE_URI = "memory://"
 
 

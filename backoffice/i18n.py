@@ -10,7 +10,7 @@ from .config import TRANSLATIONS_DIR
 def compile_catalogs(directory: Path = TRANSLATIONS_DIR) -> list[Path]:
     """Compile each .po whose .mo is missing or older; returns what was compiled."""
     compiled = []
-    for po in sorted(directory.glob("*/LC_MESSAGES/*.po")):
+    for po in sorted(directory.glob("**/LC_MESSAGES/*.po")):
         mo = po.with_suffix(".mo")
         if mo.exists() and mo.stat().st_mtime >= po.stat().st_mtime:
             continue

@@ -29,6 +29,15 @@ CSRF_RE = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"|value="([^"]+)"[^>]
 def app():
     compile_catalogs()
     app = create_app("testing")
+
+    # Tests hold an app context, which test-client requests then share (Flask reuses it): clear
+    # ``g`` at the start of each request so that logins and CSRF tokens never leak between clients.
+    def _fresh_globals():
+        from flask import g
+
+        g.__dict__.clear()
+
+    app.before_request_funcs.setdefault(None, []).insert(0, _fresh_globals)
     with app.app_context():
         db.drop_all()
         db.create_all()

@@ -108,6 +108,17 @@ class SecureModelView(SecureViewMixin, ModelView):
     def get_export_value(self, model, name):
         return neutralise_formula(super().get_export_value(model, name))
 
+    def validate_form(self, form):
+        ok = super().validate_form(form)
+        # Flask-Admin only displays errors that are ``str``: lazy (translated) messages would be
+        # silently dropped, leaving the user with "Failed to create record." and no hint.
+        # Flask-Admin's own fields raise English messages of its "admin" catalog: translate them here.
+        for field in form:
+            if isinstance(field.errors, list):
+                field.errors = [str(admin_gettext(str(e))) if not isinstance(e, (dict, list, tuple)) else e
+                                for e in field.errors]
+        return ok
+
 
 class ScopedAjaxModelLoader(QueryAjaxModelLoader):
     """Ajax lookups that only ever offer rows of the user's scope."""

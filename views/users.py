@@ -1,4 +1,5 @@
 """Users: created by admins here or by the CLI; no self-registration."""
+from flask import request
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_security.utils import hash_password
@@ -23,7 +24,8 @@ class UserView(SecureModelView):
                      "phone": _l("Téléphone"), "locale": _l("Langue")}
     column_details_exclude_list = ("password", "fs_uniquifier", "fs_webauthn_user_handle", "tf_totp_secret",
                                    "us_totp_secrets", "mf_recovery_codes")
-    form_columns = ("email", "first_name", "last_name", "phone", "roles", "concessions", "active", "locale")
+    form_columns = ("email", "first_name", "last_name", "phone", "roles", "concessions", "active", "locale",
+                    "new_password")
     form_choices = {"locale": [("fr", "Français"), ("en", "English")]}
     form_args = {"email": {"validators": [v.InputRequired(), v.Email(message=_l("Adresse e-mail invalide."))]}}
     form_extra_fields = {"new_password": PasswordField(_l("Mot de passe"), validators=[
@@ -40,17 +42,15 @@ class UserView(SecureModelView):
         if names & set(DEALER_ROLES) and not form.concessions.data:
             form.concessions.errors.append(_("Un utilisateur concession doit appartenir à une concession."))
             ok = False
-        if getattr(form, "_obj", None) is None and not form.new_password.data and "id" not in form.data:
-            pass
+        if request.endpoint == "user.create_view" and not form.new_password.data:
+            form.new_password.errors.append(_("Le mot de passe est obligatoire."))
+            ok = False
         return ok
 
     def on_model_change(self, form, model, is_created):
         model.email = model.email.strip().lower()
         if form.new_password.data:
             model.password = hash_password(form.new_password.data)
-        elif is_created:
-            form.new_password.errors.append(_("Le mot de passe est obligatoire."))
-            raise ValueError(_("Le mot de passe est obligatoire."))
         if is_created:
             import uuid
 
