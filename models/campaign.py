@@ -28,7 +28,7 @@ from decimal import Decimal
 from flask_babel import gettext, lazy_gettext as _l
 from sqlalchemy import (Boolean, Column, Date, DateTime, ForeignKey, Index, Integer, Numeric, String,
                         Table, Text, UniqueConstraint, false, insert, or_, select)
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, relationship, selectinload
 
 from backoffice.extensions import db
 
@@ -686,20 +686,33 @@ def check_offer_conflicts(session, offer: Offer) -> list[rules.Conflict]:
     return rules.ConflictIndex(spans).check(own)
 
 
+def storefront_offers_by_concession(session, day: dt.date, concession_ids=None) -> dict[int, list[Offer]]:
+    """Concession id → the offers its storefront shows on ``day``: live offers of its validated campaigns
+    whose period includes the day; when two share a reference, only the one whose campaign takes
+    precedence. Set-based: one query for the offers, one for their spans, whatever the network size."""
+    stmt = (select(Offer).join(Campaign, Campaign.id == Offer.campaign_id)
+            .where(Campaign.concession_id.is_not(None), Campaign.state == rules.VALIDATED,
+                   Offer.deleted.is_(False), Offer.start_date <= day, Offer.end_date >= day)
+            .options(selectinload(Offer.campaign))
+            .order_by(Campaign.concession_id, Offer.reference, Offer.id))
+    if concession_ids is not None:
+        stmt = stmt.where(Campaign.concession_id.in_(list(concession_ids)))
+    offers = session.execute(stmt).scalars().all()
+    spans = [rules.OfferSpan(o.id, o.campaign_id, o.reference, o.start_date, o.end_date,
+                             rules.owner_of(o.campaign.kind), o.campaign.concession_id, frozenset(),
+                             o.campaign.parent_id or o.campaign_id, o.campaign.start_date, o.campaign.validated_at)
+             for o in offers]
+    conflicts = rules.find_conflicts(spans)
+    published: dict[int, list[Offer]] = {}
+    for o in offers:
+        if all(c.winner_campaign_id == o.campaign_id for c in conflicts.get(o.id, ())):
+            published.setdefault(o.campaign.concession_id, []).append(o)
+    return published
+
+
 def storefront_offers(session, concession_id: int, day: dt.date) -> list[Offer]:
-    """Offers a concession's storefront shows on ``day``: live offers of its validated campaigns whose
-    period includes the day; when two of them share a reference, only the one whose campaign takes
-    precedence is shown."""
-    offers = session.execute(
-        select(Offer).join(Campaign, Campaign.id == Offer.campaign_id)
-        .where(Campaign.concession_id == concession_id, Campaign.state == rules.VALIDATED,
-               Offer.deleted.is_(False), Offer.start_date <= day, Offer.end_date >= day)
-        .order_by(Offer.reference, Offer.id)).scalars().all()
-    if not offers:
-        return []
-    spans = offer_spans(session, campaign_ids=sorted({o.campaign_id for o in offers}))
-    conflicts = rules.find_conflicts([s for s in spans if s.start <= day <= s.end])
-    return [o for o in offers if all(c.winner_campaign_id == o.campaign_id for c in conflicts.get(o.id, ()))]
+    """The offers one concession's storefront shows on ``day`` (see storefront_offers_by_concession)."""
+    return storefront_offers_by_concession(session, day, [concession_id]).get(concession_id, [])
 
 
 def _offer_data(row) -> rules.OfferData:

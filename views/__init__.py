@@ -13,6 +13,7 @@ VIEW_MODULES = [
     "views.sends",
     "views.campaigns",
     "views.reports",
+    "views.storefront",
     "views.organisation",
     "views.users",
 ]
