@@ -38,7 +38,7 @@ from models.send import (DONE, FAILED, FILTERED_OUTCOMES, FINAL_MEDIUM_STATES, H
                          RUNNING, SENT, SKIPPED, PublishedFeed, SendMedium, SendOutcome, SendRun, run_status,
                          shrink_hold_reason)
 
-from .delivery import HashingWriter, file_checksum, fsync_file, post_feed, publish_to_folder
+from .delivery import HashingWriter, file_checksum, post_feed, publish_to_folder
 from .feeds import get_format
 from .feeds.rows import iter_feed_rows, load_rows
 from .queue import enqueue, get_queue

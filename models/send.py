@@ -187,3 +187,59 @@ def search_phrase(entry_number: str, medium_name: str, outcome: str, reason_coun
               "limit_reached": _("limite atteinte")}
     return _("VO %(ref)s non diffusé sur %(medium)s (%(why)s)", ref=entry_number, medium=medium_name,
              why=labels.get(outcome, outcome))
+
+
+# Report queries (set-based; scoped through models.scope.Scope) --------------------------------------
+
+def medium_counts(session, run_id: int, scope) -> dict[int, dict[str, int]]:
+    """send_medium id → {"sent": n, "filtered": n} within the scope, in one grouped query.
+
+    The network sees the counters kept on SendMedium; a dealer sees only the rows of their own
+    concessions' vehicles (never another dealer's figures)."""
+    from sqlalchemy import case, func, select
+
+    filtered = case((SendOutcome.outcome.in_(FILTERED_OUTCOMES), 1), else_=0)
+    sent = case((SendOutcome.outcome == SENT, 1), else_=0)
+    stmt = (select(SendOutcome.send_medium_id, func.sum(sent), func.sum(filtered))
+            .where(SendOutcome.run_id == run_id).group_by(SendOutcome.send_medium_id))
+    stmt = scope.filter(stmt, SendOutcome)
+    return {sm_id: {"sent": int(s or 0), "filtered": int(f or 0)} for sm_id, s, f in session.execute(stmt)}
+
+
+def search_vehicle(session, run_id: int, reference: str, scope) -> list[dict]:
+    """Where one VO reference (entry number) went in a run: one line per medium and list, in scope."""
+    from sqlalchemy import select
+
+    from .vehicle import Vehicle
+
+    stmt = (select(SendOutcome.vehicle_id, SendOutcome.outcome, SendOutcome.reasons, SendMedium.medium_name,
+                   SendMedium.id.label("send_medium_id"), Vehicle.entry_number)
+            .join(SendMedium, SendMedium.id == SendOutcome.send_medium_id)
+            .join(Vehicle, Vehicle.id == SendOutcome.vehicle_id)
+            .where(SendOutcome.run_id == run_id, Vehicle.entry_number == reference.strip())
+            .order_by(SendMedium.medium_name))
+    stmt = scope.filter(stmt, SendOutcome)
+    out, seen = [], set()
+    for r in session.execute(stmt):
+        reasons = [x for x in (r.reasons or "").split("\n") if x]
+        key = (r.vehicle_id, r.send_medium_id, r.outcome, tuple(reasons))
+        if key in seen:   # the same vehicle decided alike through two lists: one line
+            continue
+        seen.add(key)
+        out.append({"vehicle_id": r.vehicle_id, "send_medium_id": r.send_medium_id, "outcome": r.outcome,
+                    "reasons": reasons, "medium": r.medium_name,
+                    "phrase": search_phrase(r.entry_number, r.medium_name, r.outcome, len(reasons))})
+    return out
+
+
+def elapsed_phrase(then: dt.datetime, now: dt.datetime) -> str:
+    """"il y a 7 h 21 min" (as the guide's "Dernier envoi"); minutes only under an hour, days beyond 48 h."""
+    from flask_babel import gettext as _
+
+    minutes = max(0, int((now - then).total_seconds() // 60))
+    if minutes < 60:
+        return _("il y a %(m)d min", m=minutes)
+    hours, minutes = divmod(minutes, 60)
+    if hours < 48:
+        return _("il y a %(h)d h %(m)d min", h=hours, m=minutes)
+    return _("il y a %(d)d jours", d=hours // 24)
