@@ -199,3 +199,6 @@ def register_blueprint(app):
     app.register_blueprint(bp)
     app.register_blueprint(export_bp)
     app.cli.add_command(storefront_token_command)
+    from jobs.campaign_stats import campaigns_cli
+
+    app.cli.add_command(campaigns_cli)
