@@ -35,6 +35,7 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 from dataclasses import dataclass, field
+from itertools import filterfalse
 from decimal import Decimal
 from typing import Iterable, Iterator, NamedTuple
 
@@ -376,25 +377,36 @@ def _failing_ids(vehicles: list[VehicleInput], name: str, value, today: dt.date)
 _FAR = 10 ** 9
 
 
+ORDERING_KEYS = ("score", "stock_age_youngest", "stock_age_oldest", "price_asc", "price_desc", "photos")
+
+
 def _ordering_positions(vehicles: list[VehicleInput], ordering: str) -> dict[int, int] | None:
     """vehicle id → position in the medium's ordering (None for "none": vehicle id order)."""
+    return _ordering(sorted(vehicles, key=lambda v: v.id), ordering)[0]
+
+
+def _ordering(by_id: list[VehicleInput], ordering: str) -> tuple[dict[int, int] | None, list[int] | None]:
+    """(vehicle id → position, ids in that order) for vehicles given in id order; ties stay in id order."""
     if ordering == "none":
-        return None
+        return None, None
+    # Sort keys as plain lists, then a stable sort of indexes by key: no Python call per comparison.
     if ordering == "score":
-        key = lambda v: (-(v.score if v.score is not None else -1), v.id)  # noqa: E731
+        keys = [-v.score if v.score is not None else 1 for v in by_id]
     elif ordering == "stock_age_youngest":
-        key = lambda v: (-(v.entry_date.toordinal() if v.entry_date else 0), v.id)  # noqa: E731
+        keys = [-v.entry_date.toordinal() if v.entry_date else 0 for v in by_id]
     elif ordering == "stock_age_oldest":
-        key = lambda v: (v.entry_date.toordinal() if v.entry_date else _FAR, v.id)  # noqa: E731
+        keys = [v.entry_date.toordinal() if v.entry_date else _FAR for v in by_id]
     elif ordering == "price_asc":
-        key = lambda v: (float(v.sale_price_ttc) if v.sale_price_ttc is not None else _FAR, v.id)  # noqa: E731
+        keys = [float(v.sale_price_ttc) if v.sale_price_ttc is not None else _FAR for v in by_id]
     elif ordering == "price_desc":
-        key = lambda v: (-float(v.sale_price_ttc) if v.sale_price_ttc is not None else _FAR, v.id)  # noqa: E731
+        keys = [-float(v.sale_price_ttc) if v.sale_price_ttc is not None else _FAR for v in by_id]
     elif ordering == "photos":
-        key = lambda v: (-(v.photo_count or 0), v.id)  # noqa: E731
+        keys = [-(v.photo_count or 0) for v in by_id]
     else:
         raise ValueError(f"unknown ordering {ordering!r}")
-    return {v.id: i for i, v in enumerate(sorted(vehicles, key=key))}
+    id_list = [v.id for v in by_id]
+    ids = list(map(id_list.__getitem__, sorted(range(len(keys)), key=keys.__getitem__)))
+    return dict(zip(ids, range(len(ids)))), ids
 
 
 # The engine --------------------------------------------------------------------------------------
@@ -428,9 +440,13 @@ def decide(inputs: DecisionInputs) -> DecisionSet:
         subs_by_config[(s.concession_id, s.medium_id)].append(s)
 
     media_reasons: dict[int, tuple[str, ...]] = {}
+    # (site, destination, statuses, required fields) → (passing ids, [(reasons, ids)]): shared by every list
+    # and medium with the same requirements, so the media filter runs once per site and requirement set.
+    site_parts: dict[tuple, tuple[list[int], list]] = {}
     fail_sets: dict[tuple, set[int]] = {}
     custom_reasons: dict[tuple, tuple[str, ...]] = {}
-    positions: dict[str, dict[int, int] | None] = {}
+    positions: dict[str, tuple] = {}
+    by_id = None
     groups: list[Group] = []
 
     for (concession_id, medium_id), subs in subs_by_config.items():
@@ -448,8 +464,10 @@ def decide(inputs: DecisionInputs) -> DecisionSet:
             if criterion not in fail_sets:
                 fail_sets[criterion] = _failing_ids(vehicles, criterion[0], criterion[1], today)
         if config.ordering not in positions:
-            positions[config.ordering] = _ordering_positions(vehicles, config.ordering)
-        position = positions[config.ordering]
+            if by_id is None:
+                by_id = sorted(vehicles, key=lambda v: v.id)
+            positions[config.ordering] = _ordering(by_id, config.ordering)
+        position, order = positions[config.ordering]
         sort_key = position.__getitem__ if position is not None else None
         state_map = states.get((medium_id, concession_id), {})
 
@@ -459,20 +477,12 @@ def decide(inputs: DecisionInputs) -> DecisionSet:
             groups.append(group)
             passing: list[int] = []
             for site_id in sub.site_ids:
-                for status in statuses:
-                    bucket = buckets.get((site_id, destination, status))
-                    if not bucket:
-                        continue
-                    for mask, ids in bucket.items():
-                        if mask & required == required:
-                            passing.extend(ids)
-                        else:
-                            missing = required & ~mask
-                            reasons = media_reasons.get(missing)
-                            if reasons is None:
-                                reasons = media_reasons[missing] = tuple(
-                                    r for k, r in MANDATORY_FIELDS.items() if FIELD_BITS[k] & missing)
-                            group.filtered_media.append((reasons, ids))
+                part = site_parts.get((site_id, destination, statuses, required))
+                if part is None:
+                    part = site_parts[(site_id, destination, statuses, required)] = _site_part(
+                        buckets, site_id, destination, statuses, required, media_reasons)
+                passing.extend(part[0])
+                group.filtered_media.extend(part[1])
 
             prioritised: list[int] = []
             selected: set[int] = set()
@@ -492,29 +502,24 @@ def decide(inputs: DecisionInputs) -> DecisionSet:
                     else:
                         selected.add(vehicle_id)
                 if excluded:
-                    rest = [v for v in passing if v not in excluded]
+                    rest = list(filterfalse(excluded.__contains__, passing))
 
             if criteria:
-                failed: dict[int, int] = {}
-                for bit, criterion in enumerate(criteria):
-                    for vehicle_id in fail_sets[criterion].intersection(rest):
-                        failed[vehicle_id] = failed.get(vehicle_id, 0) | (1 << bit)
-                if failed:
-                    by_mask: dict[int, list[int]] = defaultdict(list)
-                    for vehicle_id, mask in failed.items():
-                        by_mask[mask].append(vehicle_id)
-                    for mask, ids in by_mask.items():
+                fails = [fail_sets[c].intersection(rest) for c in criteria]
+                failed_all = set().union(*fails)
+                if failed_all:
+                    for mask, ids in _split_by_criteria(fails, failed_all):
                         key = (criteria, mask)
                         reasons = custom_reasons.get(key)
                         if reasons is None:
                             reasons = custom_reasons[key] = tuple(
                                 _criterion_reason(*c) for b, c in enumerate(criteria) if mask >> b & 1)
                         group.filtered_custom.append((reasons, sorted(ids)))
-                    rest = [v for v in rest if v not in failed]
+                    rest = list(filterfalse(failed_all.__contains__, rest))
 
             if manual:
-                group.not_selected = [v for v in rest if v not in selected]
-                rest = [v for v in rest if v in selected]
+                group.not_selected = list(filterfalse(selected.__contains__, rest))
+                rest = list(filter(selected.__contains__, rest))
 
             prioritised.sort(key=sort_key)
             rest.sort(key=sort_key)
@@ -523,7 +528,7 @@ def decide(inputs: DecisionInputs) -> DecisionSet:
 
         mode = config.limit_mode
         if mode == "global" and config.limit_value is not None:
-            _apply_global_limit(ordered_lists, config.limit_value, sort_key)
+            _apply_global_limit(ordered_lists, config.limit_value, position, order)
         else:
             for group, sub, prioritised, rest in ordered_lists:
                 ordered = prioritised + rest
@@ -536,22 +541,75 @@ def decide(inputs: DecisionInputs) -> DecisionSet:
     return DecisionSet(groups)
 
 
-def _apply_global_limit(ordered_lists, limit: int, sort_key) -> None:
+def _split_by_criteria(fails: list[set[int]], failed_all: set[int]):
+    """(bitmask of failed criteria, ids) for every combination that occurs, with set operations."""
+    if len(fails) == 1:
+        return [(1, fails[0])]
+    if len(fails) <= 4:
+        out = []
+        for mask in range(1, 1 << len(fails)):
+            ids = failed_all
+            for bit, failing in enumerate(fails):
+                ids = (ids & failing) if mask >> bit & 1 else (ids - failing)
+                if not ids:
+                    break
+            if ids:
+                out.append((mask, ids))
+        return out
+    masks: dict[int, int] = {}
+    for bit, failing in enumerate(fails):
+        for vehicle_id in failing:
+            masks[vehicle_id] = masks.get(vehicle_id, 0) | (1 << bit)
+    by_mask: dict[int, list[int]] = defaultdict(list)
+    for vehicle_id, mask in masks.items():
+        by_mask[mask].append(vehicle_id)
+    return list(by_mask.items())
+
+
+def _site_part(buckets, site_id, destination, statuses, required, media_reasons):
+    """The media filter on one site's candidates: (passing ids, [(reasons, ids)])."""
+    passing: list[int] = []
+    filtered: list = []
+    for status in statuses:
+        bucket = buckets.get((site_id, destination, status))
+        if not bucket:
+            continue
+        for mask, ids in bucket.items():
+            if mask & required == required:
+                passing.extend(ids)
+            else:
+                missing = required & ~mask
+                reasons = media_reasons.get(missing)
+                if reasons is None:
+                    reasons = media_reasons[missing] = tuple(
+                        r for k, r in MANDATORY_FIELDS.items() if FIELD_BITS[k] & missing)
+                filtered.append((reasons, ids))
+    return passing, filtered
+
+
+def _apply_global_limit(ordered_lists, limit: int, position, order) -> None:
     """One limit shared by the config's lists: P of every list first, then the rest, by the ordering."""
     total = sum(len(p) + len(r) for _, _, p, r in ordered_lists)
+    limit = max(0, limit)
     if total <= limit:
         for group, _, prioritised, rest in ordered_lists:
             group.sent = prioritised + rest
         return
-    key = sort_key or (lambda v: v)
-    merged = []
-    for tier, part in ((0, 2), (1, 3)):
+    # Each entry is one int, key × number of lists + list index: sorting ints is what makes this cheap.
+    width = len(ordered_lists)
+    n = 0
+    for part in (2, 3):
+        merged: list[int] = []
         for i, entry in enumerate(ordered_lists):
-            merged.extend((tier, key(v), i, v) for v in entry[part])
-    merged.sort()
-    for n, (_, _, i, v) in enumerate(merged):
-        group = ordered_lists[i][0]
-        (group.sent if n < max(0, limit) else group.limit_reached).append(v)
+            ids = entry[part]
+            keys = ids if position is None else map(position.__getitem__, ids)
+            merged.extend(k * width + i for k in keys)
+        merged.sort()
+        for x in merged:
+            k, i = divmod(x, width)
+            group = ordered_lists[i][0]
+            (group.sent if n < limit else group.limit_reached).append(k if order is None else order[k])
+            n += 1
 
 
 # Summaries ---------------------------------------------------------------------------------------
