@@ -13,12 +13,13 @@ def create_flash(client, name="Flash juin", month="2026-06"):
     return int(re.search(r"/campaigns/(\d+)/", response.location).group(1))
 
 
-def add_offer(client, campaign_id, reference, discount="1500", share="500", start="", end="", **extra):
+def add_offer(client, campaign_id, reference, discount="1500", share="500", start="", end="",
+              follow_redirects=False, **extra):
     data = {"reference": reference, "label": extra.pop("label", f"Offre {reference}"), "category": "new",
             "discount_kind": "amount", "discount_value": discount, "network_share": share,
             "conditions": "", "start_date": start, "end_date": end}
     data.update(extra)
-    return client.form(f"/campaigns/{campaign_id}/offers/new", data)
+    return client.form(f"/campaigns/{campaign_id}/offers/new", data, follow_redirects=follow_redirects)
 
 
 def flash_ready(client, network, name="Flash juin", references=("CLIO V", "CAPTUR")):
