@@ -35,7 +35,7 @@ from models.publication import (DELIVERY_KINDS, FEED_FORMATS, LIMIT_MODE_LABELS,
                                 SELECTION_MODE_LABELS, Contact, ListSubscription, Medium, MediumConfig,
                                 MediumStateChange, PublicationList, VehicleMediumState, config_input,
                                 load_decision_inputs, split_codes)
-from models.send_decision import OUTCOMES, SubscriptionInput, decide
+from models.send_decision import OUTCOMES, SubscriptionInput, decide, sent_changes
 from models.vehicle import GENRES, STATUSES
 
 from .base import ConcessionScopedModelView, SecureBaseView, SecureModelView, current_scope
@@ -172,21 +172,38 @@ class MediumView(SecureModelView):
 
 def _concession_of(form):
     """The concession chosen in a form, else the user's only one."""
-    chosen = form.concession.data if hasattr(form, "concession") else None
-    if chosen is not None:
-        return chosen.id
+    if getattr(form, "concession", None) is not None:
+        return form.concession.data.id if form.concession.data is not None else None
     if len(current_user.concessions) == 1:
         return current_user.concessions[0].id
     return None
 
 
+def _dropped_choices(name, chosen) -> bool:
+    """Whether the request named rows that the (scoped) choices of a multiple select silently dropped."""
+    asked = {x for x in request.form.getlist(name) if x}
+    return len(asked) != len(chosen or [])
+
+
 class _ConcessionFormMixin:
     """Admins and multi-concession dealers pick the concession; single-concession dealers get theirs."""
+
+    def _drop_concession(self, form):
+        if not current_scope().is_network and len(current_user.concessions) == 1 \
+                and getattr(form, "concession", None) is not None:
+            delattr(form, "concession")
+        return form
+
+    def create_form(self, obj=None):
+        return self._drop_concession(super().create_form(obj))
+
+    def edit_form(self, obj=None):
+        return self._drop_concession(super().edit_form(obj))
 
     def _check_concession(self, form) -> tuple[bool, int | None]:
         concession_id = _concession_of(form)
         if concession_id is None:
-            if hasattr(form, "concession"):
+            if getattr(form, "concession", None) is not None:
                 form.concession.errors.append(_("Choisissez la concession."))
             return False, None
         return True, concession_id
@@ -243,7 +260,10 @@ class PublicationListView(_ConcessionFormMixin, ConcessionScopedModelView):
         if not has:
             return False
         foreign = [s.name for s in (form.sites.data or []) if s.concession_id != concession_id]
-        if foreign:
+        if _dropped_choices("sites", form.sites.data):
+            form.sites.errors.append(_("Site inconnu ou hors de votre périmètre."))
+            ok = False
+        elif foreign:
             form.sites.errors.append(_("Ces sites n'appartiennent pas à la concession de la liste : %(s)s.",
                                        s=", ".join(foreign)))
             ok = False
@@ -324,7 +344,10 @@ class ContactView(_ConcessionFormMixin, ConcessionScopedModelView):
         if not has:
             return False
         foreign = [x.name for x in (form.publication_lists.data or []) if x.concession_id != concession_id]
-        if foreign:
+        if _dropped_choices("publication_lists", form.publication_lists.data):
+            form.publication_lists.errors.append(_("Liste inconnue ou hors de votre périmètre."))
+            ok = False
+        elif foreign:
             form.publication_lists.errors.append(_(
                 "Ces listes n'appartiennent pas à la concession du contact : %(s)s.", s=", ".join(foreign)))
             ok = False
@@ -633,7 +656,7 @@ def _preview(concession, medium, proposed, proposed_subs):
                             if not (s.medium_id == medium.id and s.concession_id == concession.id)] + proposed_subs
     after = decide(inputs)
     sent_before, sent_after = _sent_by_medium(before, medium.id), _sent_by_medium(after, medium.id)
-    entering, leaving = sent_after - sent_before, sent_before - sent_after
+    entering, leaving = sent_changes(before, after).get(medium.id, (set(), set()))
     outcomes_after = _best_outcomes(after, medium.id) if leaving else {}
     rows = {}
     if entering or leaving:
