@@ -110,9 +110,9 @@ def worker_command(queues, with_scheduler, burst):
     app = current_app._get_current_object()
 
     class AppWorker(Worker):
-        def perform_job(self, job, queue):
+        def perform_job(self, job, queue, *args, **kwargs):  # rq 3 also passes the execution
             with app.app_context():
-                return super().perform_job(job, queue)
+                return super().perform_job(job, queue, *args, **kwargs)
 
     worker = AppWorker(list(queues) or ["default"], connection=connection)
     worker.work(with_scheduler=with_scheduler, burst=burst)

@@ -188,7 +188,7 @@ def _process_medium(send_medium_id: int) -> str:
         db.session.commit()
         return SKIPPED
     fmt = get_format(medium.feed_format)
-    decisions = _decisions(medium, fmt, run.decision_date)
+    decisions = medium_decisions(medium, fmt, run.decision_date)
     subscriptions = _subscriptions(medium.id)
     sent = sorted((d for d in decisions if d.outcome == SENT), key=lambda d: (d.list_id, _rank(d), d.vehicle_id))
     rows = load_rows(db.session, {d.vehicle_id for d in sent})
@@ -237,7 +237,7 @@ def _process_medium(send_medium_id: int) -> str:
     return DONE
 
 
-def _decisions(medium, fmt, today: dt.date):
+def medium_decisions(medium, fmt, today: dt.date):
     """The engine's decisions for one medium, its mandatory fields widened with what the format requires.
 
     The engine reads ``Medium.mandatory_fields``; a format (Google, Meta, mobile.de) also needs the

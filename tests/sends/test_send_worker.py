@@ -1,0 +1,173 @@
+"""The send on the real Redis with real `flask worker` processes: end to end, kill -9, lost Redis data."""
+from __future__ import annotations
+
+import datetime as dt
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from backoffice.extensions import db
+from jobs.feeds.validate import parse_feed, validate_feed
+from jobs.feeds import get_format
+from jobs.send import medium_decisions, start_send
+from models.publication_inputs import compute_decisions
+from models.send import DONE, PublishedFeed, SendMedium, SendOutcome, SendRun
+
+pytestmark = pytest.mark.services
+
+REDIS_URL = "redis://127.0.0.1:6379/1"
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def redis_queue(app, feed_folder, monkeypatch):
+    from redis import Redis
+
+    connection = Redis.from_url(REDIS_URL)
+    try:
+        connection.ping()
+    except Exception:  # pragma: no cover
+        pytest.skip("Redis is not running on 127.0.0.1:6379")
+    connection.flushdb()
+    monkeypatch.setitem(app.config, "REDIS_URL", REDIS_URL)
+    yield connection
+    connection.flushdb()
+
+
+def worker_env(app, feed_folder, **extra):
+    env = dict(os.environ)
+    env.update({
+        "BACKOFFICE_ENV": "testing", "REDIS_URL": REDIS_URL, "FEED_FOLDER": str(feed_folder),
+        "BACKOFFICE_INSTANCE_PATH": os.environ["BACKOFFICE_INSTANCE_PATH"], "SEND_RETRY_INTERVALS": "0,0",
+    })
+    url = app.config["SQLALCHEMY_DATABASE_URI"]
+    if not url.startswith("sqlite"):
+        env["DATABASE_URL"] = url
+    env.pop("SEND_FAULTS", None)
+    env.update(extra)
+    return env
+
+
+def flask_worker(env, burst=True):
+    args = [sys.executable, "-m", "flask", "--app", "wsgi.py", "worker"] + (["--burst"] if burst else [])
+    return subprocess.Popen(args, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            start_new_session=True)
+
+
+def run_worker(env, timeout=120):
+    proc = flask_worker(env)
+    out, _ = proc.communicate(timeout=timeout)
+    assert proc.returncode == 0, out.decode(errors="replace")[-3000:]
+    return out
+
+
+def fresh():
+    db.session.rollback()
+    db.session.expire_all()
+
+
+def test_a_send_runs_on_a_real_worker_and_matches_the_engine(app, network, factories, publication, feed_folder,
+                                                             redis_queue):
+    for i in range(6):
+        factories.vehicle(network.gap if i % 2 else network.rennes, photo_count=1 + i % 3,
+                          gearbox=None if i == 4 else "manual")
+    eden = publication.medium("EDEN", "generic_xml", [network.nord, network.sud], mandatory=["gearbox"])
+    mobile = publication.medium("MOBILE", "mobile_de_csv", [network.nord, network.sud])
+    # The engine's decisions, with each medium's mandatory fields widened by its format (as the job does).
+    expected = {m.id: {(d.vehicle_id, d.list_id): (d.outcome, list(d.reasons))
+                       for d in medium_decisions(m, get_format(m.feed_format), dt.date.today())}
+                for m in (eden, mobile)}
+    assert expected[eden.id] == {(d.vehicle_id, d.list_id): (d.outcome, list(d.reasons))
+                                 for d in compute_decisions(db.session, medium_ids=[eden.id])}
+
+    run_id = start_send()
+    fresh()
+    assert db.session.get(SendRun, run_id).status == "running"     # queued on Redis, not run here
+    out = run_worker(worker_env(app, feed_folder))
+
+    fresh()
+    run = db.session.get(SendRun, run_id)
+    assert run.status == DONE and run.finished_at is not None, out.decode(errors="replace")[-4000:]
+    for medium in (eden, mobile):
+        got = {(o.vehicle_id, o.publication_list_id): (o.outcome, o.reason_list) for o in db.session.execute(
+            select(SendOutcome).join(SendMedium).where(SendMedium.run_id == run_id,
+                                                       SendMedium.medium_id == medium.id)).scalars()}
+        assert got == expected[medium.id]
+    xml = parse_feed("generic_xml", (feed_folder / "EDEN" / "EDEN.xml").read_bytes())
+    assert len(xml) == sum(1 for o, _ in expected[eden.id].values() if o == "sent") == 5
+    data = (feed_folder / "MOBILE" / "MOBILE.csv").read_bytes()
+    assert validate_feed("mobile_de_csv", data) == []
+    assert len(parse_feed("mobile_de_csv", data)) == 5      # the car without gearbox: filtered, not sent
+
+
+def test_a_worker_killed_mid_medium_leaves_the_previous_feed_and_the_retry_publishes_once(
+        app, network, factories, publication, feed_folder, redis_queue):
+    from rq import Queue
+    from rq.registry import StartedJobRegistry
+
+    cars = [factories.vehicle(network.gap, photo_count=1) for _ in range(3)]
+    publication.medium("EDEN", "generic_csv", [network.nord])
+    start_send()
+    run_worker(worker_env(app, feed_folder))
+    feed = feed_folder / "EDEN" / "EDEN.csv"
+    before = feed.read_bytes()
+    cars[0].mileage = 99999
+    db.session.commit()
+
+    run_id = start_send()
+    proc = flask_worker(worker_env(app, feed_folder, SEND_FAULTS="slow=EDEN:120"), burst=False)
+    deadline = time.time() + 60
+    while True:   # wait until the worker is inside the medium's job
+        fresh()
+        sm = db.session.execute(select(SendMedium).where(SendMedium.run_id == run_id)).scalar_one()
+        if sm.status == "running":
+            break
+        assert time.time() < deadline, "the worker never started the medium"
+        time.sleep(0.2)
+    time.sleep(0.5)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait(timeout=10)
+
+    assert feed.read_bytes() == before                    # the portal still has the previous feed
+    fresh()
+    assert db.session.get(SendRun, run_id).status == "running"
+    # RQ notices the dead worker when its heartbeat expires: do now what the next worker would do.
+    StartedJobRegistry(queue=Queue("default", connection=redis_queue)).cleanup(timestamp=time.time() + 3600)
+    run_worker(worker_env(app, feed_folder))
+
+    fresh()
+    sm = db.session.execute(select(SendMedium).where(SendMedium.run_id == run_id)).scalar_one()
+    assert sm.status == DONE and sm.attempts == 2
+    assert db.session.execute(select(func.count()).select_from(PublishedFeed)
+                              .where(PublishedFeed.send_medium_id == sm.id)).scalar_one() == 1
+    listings = parse_feed("generic_csv", feed.read_bytes())
+    assert "99999" in {x["mileage_km"] for x in listings}
+    assert db.session.get(SendRun, run_id).status == DONE
+    # Asking again for the same run is a no-op: nothing published twice.
+    mtime = feed.stat().st_mtime_ns
+    from jobs.send import enqueue_pending_media
+    enqueue_pending_media(run_id)
+    run_worker(worker_env(app, feed_folder))
+    assert feed.stat().st_mtime_ns == mtime
+    fresh()
+    assert db.session.execute(select(func.count()).select_from(PublishedFeed)).scalar_one() == 2  # one per run
+
+
+def test_a_nightly_send_whose_redis_jobs_were_lost_is_finished_by_asking_again(
+        app, network, factories, publication, feed_folder, redis_queue):
+    factories.vehicle(network.gap, photo_count=1)
+    publication.medium("EDEN", "generic_csv", [network.nord])
+    day = dt.date(2026, 11, 22)
+    run_id = start_send(kind="nightly", today=day)
+    redis_queue.flushdb()                                # Redis restarted without its data
+    assert start_send(kind="nightly", today=day) == run_id   # the same run: its pending media re-enqueued
+    run_worker(worker_env(app, feed_folder))
+    fresh()
+    assert db.session.get(SendRun, run_id).status == DONE
+    assert (feed_folder / "EDEN" / "EDEN.csv").exists()
