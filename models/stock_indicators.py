@@ -21,7 +21,7 @@ from sqlalchemy.sql.expression import FunctionElement
 from .organisation import Concession, Site
 from .stock_filters import (DEAL_BUCKETS, PRICE_AGE_BUCKETS, PRICE_BANDS, SCORE_BUCKETS, STOCK_AGE_BUCKETS,
                             statuses as chosen_statuses, stock_conditions)
-from .vehicle import PUBLISHED_STATUSES, Vehicle
+from .vehicle import ENERGIES, PUBLISHED_STATUSES, STATUSES, Vehicle
 
 # Destinations counted by the publication dashboard (the guide's "Stock": sans destination,
 # à particulier, à marchand) and the ones with a dashboard of their own.
@@ -44,12 +44,10 @@ DISTRIBUTIONS = (
 # "À tarifer": priced more than ADVICE_PRICE_AGE_DAYS ago (the price age buckets above 30 days).
 TO_REPRICE = {"price_age": ["31-60", "61-"]}
 
-# Répartition charts grouped by a column: (stock_filters parameter, column).
-BREAKDOWNS = {
-    "energy": Vehicle.energy,
-    "status": Vehicle.status,
-    "make": Vehicle.make,
-}
+# Répartitions over a closed list of codes are counted in the same statement as the buckets
+# (one FILTER per code, with the list's own condition); open-ended ones (make, site) are GROUP BYs.
+CODE_BREAKDOWNS = {"energy": tuple(ENERGIES), "status": tuple(STATUSES)}
+BREAKDOWNS = {"make": Vehicle.make, "energy": Vehicle.energy, "status": Vehicle.status}
 
 
 class days_since(FunctionElement):
@@ -218,6 +216,7 @@ class DestinationFigures:
     avg_score: float | None
     to_reprice: int
     counts: dict[str, dict[str, int]] = field(default_factory=dict)  # param → bucket key → count
+    codes: dict[str, dict[str | None, int]] = field(default_factory=dict)  # energy/status → code → count
 
     def share(self, param: str, key: str) -> float:
         return _ratio(self.counts.get(param, {}).get(key, 0), self.total)
@@ -227,10 +226,10 @@ def destination_figures(session, scope, destination: str, selection: Selection,
                         today: dt.date) -> DestinationFigures:
     """Indicators + every bucketed distribution of one destination in ONE statement."""
     conds = _base_conditions(scope, [destination], selection, today)
-    return _bucket_query(session, conds, today)
+    return _bucket_query(session, conds, today, with_codes=True)
 
 
-def _bucket_query(session, conds, today) -> DestinationFigures:
+def _bucket_query(session, conds, today, with_codes: bool = False) -> DestinationFigures:
     columns = [
         func.count().label("total"),
         _avg(days_since(Vehicle.entry_date, today), Vehicle.entry_date.is_not(None)).label("stock_age"),
@@ -241,12 +240,30 @@ def _bucket_query(session, conds, today) -> DestinationFigures:
     for param, buckets in DISTRIBUTIONS:
         for i, bucket in enumerate(buckets):
             columns.append(func.count().filter(bucket.condition(today)).label(f"{param}__{i}"))
+    if with_codes:
+        for param, codes in CODE_BREAKDOWNS.items():
+            for i, code in enumerate(codes):
+                cond = and_(*stock_conditions({param: code}, today, with_destination=False,
+                                              with_status=(param == "status")))
+                columns.append(func.count().filter(cond).label(f"{param}__c{i}"))
+        columns.append(func.count().filter(Vehicle.energy.is_(None)).label("energy__null"))
     row = session.execute(select(*columns).select_from(Vehicle).where(*conds)).one()._mapping
     counts = {param: {b.key: row[f"{param}__{i}"] or 0 for i, b in enumerate(buckets)}
               for param, buckets in DISTRIBUTIONS}
+    codes_found: dict[str, dict] = {}
+    if with_codes:
+        codes_found = {param: {code: row[f"{param}__c{i}"] or 0 for i, code in enumerate(codes)}
+                       for param, codes in CODE_BREAKDOWNS.items()}
+        codes_found["energy"][None] = row["energy__null"] or 0
     return DestinationFigures(total=row["total"] or 0, avg_stock_age=_float(row["stock_age"]),
                               avg_price_age=_float(row["price_age"]), avg_score=_float(row["score"]),
-                              to_reprice=row["to_reprice"] or 0, counts=counts)
+                              to_reprice=row["to_reprice"] or 0, counts=counts, codes=codes_found)
+
+
+def code_slices(figures: DestinationFigures, param: str) -> list[Slice]:
+    """The energy or status répartition out of the bucket statement, largest first, empty groups left out."""
+    found = [Slice(code, "" if code is None else str(code), n) for code, n in figures.codes[param].items() if n]
+    return sorted(found, key=lambda s: (-s.count, s.label))
 
 
 # The network comparison is the same for every user: computed once per destination and statuses,
@@ -303,12 +320,13 @@ def breakdown(session, scope, destination: str, selection: Selection, param: str
 
 
 def site_breakdown(session, scope, destination: str, selection: Selection, today: dt.date,
-                   limit: int | None = None) -> list[Slice]:
-    """Vehicles grouped by site, with the site name (one statement), largest first."""
+                   site_names: Mapping[int, str], limit: int | None = None) -> list[Slice]:
+    """Vehicles grouped by site (one statement), largest first; names from ``site_names``."""
     conds = _base_conditions(scope, [destination], selection, today)
     n = func.count().label("n")
-    stmt = (select(Site.id, Site.name, n).select_from(Vehicle).join(Site, Site.id == Vehicle.site_id)
-            .where(*conds).group_by(Site.id, Site.name).order_by(n.desc(), Site.name))
+    stmt = (select(Vehicle.site_id, n).select_from(Vehicle).where(*conds).group_by(Vehicle.site_id)
+            .order_by(n.desc(), Vehicle.site_id))
     if limit:
         stmt = stmt.limit(limit)
-    return [Slice(site_id, name, count) for site_id, name, count in session.execute(stmt)]
+    return [Slice(site_id, site_names.get(site_id, str(site_id)), count)
+            for site_id, count in session.execute(stmt)]

@@ -122,10 +122,10 @@ def _bucket_label(param, bucket) -> str:
 
 def distribution_chart(param, title, figures, destination, selection) -> Markup:
     """The dealer's own distribution: counts, each bar a link to the matching list."""
+    tip = _("%(label)s : %(n)s VO")  # translated once per chart, not once per bar
     bars = [Bar(label=_bucket_label(param, b), value=figures.counts[param][b.key], key=b.key,
                 href=list_url(destination, selection, **{param: b.key}),
-                tooltip=_("%(label)s : %(n)s VO", label=_bucket_label(param, b),
-                          n=figures.counts[param][b.key]))
+                tooltip=tip % {"label": _bucket_label(param, b), "n": figures.counts[param][b.key]})
             for b in _buckets(param)]
     return column_chart(bars, title=str(title), testid=f"chart-{param}")
 
@@ -141,6 +141,8 @@ def comparison_chart(param, title, figures, network) -> Markup:
 
 
 def repartition_chart(slices, param, destination, selection, labels=None, title="") -> Markup:
+    """Vehicles per energy, status, site or make; each bar opens the list of that group."""
+    tip = _("%(label)s : %(n)s VO")
     bars = []
     for s in slices:
         label = str(labels.get(s.value, s.value)) if labels else s.label
@@ -149,14 +151,15 @@ def repartition_chart(slices, param, destination, selection, labels=None, title=
             continue
         bars.append(Bar(label=label or "–", value=s.count, key=str(s.value),
                         href=list_url(destination, selection, **{param: s.value}),
-                        tooltip=_("%(label)s : %(n)s VO", label=label, n=s.count)))
+                        tooltip=tip % {"label": label, "n": s.count}))
     return row_chart(bars, title=title, testid=f"repartition-{param}")
 
 
 def price_band_chart(figures, destination, selection) -> Markup:
+    tip = _("%(label)s : %(n)s VO")
     bars = [Bar(label=str(b.label), value=figures.counts["price_band"][b.key], key=b.key,
                 href=list_url(destination, selection, price_band=b.key),
-                tooltip=_("%(label)s : %(n)s VO", label=b.label, n=figures.counts["price_band"][b.key]))
+                tooltip=tip % {"label": b.label, "n": figures.counts["price_band"][b.key]})
             for b in si.PRICE_BANDS]
     return row_chart(bars, testid="repartition-price_band")
 
@@ -212,9 +215,10 @@ class DestinationDashboardView(_DashboardBase):
         charts = [(param, title, distribution_chart(param, title, figures, dest, sel),
                    comparison_chart(param, title, figures, network))
                   for param, title in CHARTS]
-        energy = si.breakdown(db.session, scope, dest, sel, "energy", day)
-        status = si.breakdown(db.session, scope, dest, sel, "status", day)
-        sites = si.site_breakdown(db.session, scope, dest, sel, day, limit=REPARTITION_LIMIT)
+        energy = si.code_slices(figures, "energy")
+        status = si.code_slices(figures, "status")
+        sites = si.site_breakdown(db.session, scope, dest, sel, day, {o.id: o.name for o in selector.options},
+                                  limit=REPARTITION_LIMIT)
         makes = si.breakdown(db.session, scope, dest, sel, "make", day, limit=REPARTITION_LIMIT)
         status_labels = {k: f"{k} – {v}" for k, v in STATUSES.items()}
         # (param, title, chart, truncated: only the largest REPARTITION_LIMIT groups are shown)

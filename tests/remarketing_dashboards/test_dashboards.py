@@ -116,6 +116,7 @@ def test_the_site_selector_and_status_filter_change_every_figure(stock, login):
     for href, key, n in bars(body):
         assert rows_behind(href, user) == n
     for chart in ("chart-score", "chart-stock_age", "repartition-energy", "repartition-make"):
+        assert bars(body, chart), f"no bar in {chart} for ARR + CDE"
         for href, key, n in bars(body, chart):
             assert "status=ARR" in href and "status=CDE" in href, (chart, key, href)
     for href, key, n in bars(body, "repartition-status"):

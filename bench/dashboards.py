@@ -1,0 +1,64 @@
+"""Server time and SQL statements of the remarketing dashboards (§4).
+
+Group-wide (filiale user: the whole network) and for one concession (a dealer manager), on the
+Publication, Particulier and Marchand dashboards, default statuses, plus a site selection.
+Targets: p95 ≤ 100 ms group-wide, ≤ 30 ms for one concession.
+
+    DATABASE_URL=postgresql+psycopg://... python -m bench.dashboards [--runs 30] [--explain]
+"""
+from __future__ import annotations
+
+import argparse
+
+from bench.common import StatementCounter, describe_database, login, make_app, measure, report, vacuum
+
+PAGES = ("/remarketing/", "/remarketing/retail/", "/remarketing/trade/")
+USERS = (("group-wide (filiale)", "filiale@demo.example", 100.0),
+         ("one concession (cdv.nord)", "cdv.nord@demo.example", 30.0))
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=30)
+    parser.add_argument("--statements", action="store_true", help="print the SQL of one page view")
+    parser.add_argument("--no-vacuum", action="store_true",
+                        help="skip VACUUM ANALYZE (run by default: the demo load leaves no statistics "
+                             "nor visibility map, which autovacuum provides in a running system)")
+    args = parser.parse_args(argv)
+
+    app = make_app()
+    if not args.no_vacuum:
+        vacuum(app)
+    print(describe_database(app))
+    with app.app_context():
+        from backoffice.extensions import db
+
+        counter = StatementCounter(db.engine)
+    results = []
+    for who, email, target in USERS:
+        client = login(app, email)
+        for page in PAGES:
+            results.append(report(f"{who} {page}", measure(client, counter, page, runs=args.runs), target))
+        if email.startswith("cdv"):
+            with app.app_context():
+                from sqlalchemy import select
+
+                from models import Concession, Site
+
+                site_id = db.session.execute(select(Site.id).join(Concession).where(Concession.code == "NORD")
+                                             .order_by(Site.id)).scalars().first()
+            url = f"/remarketing/retail/?where=s{site_id}"
+            results.append(report(f"{who} one site {url}", measure(client, counter, url, runs=args.runs), target))
+        else:
+            url = "/remarketing/retail/?status=ST&status=VD&status=DV&status=ARR"
+            results.append(report(f"{who} 4 statuses", measure(client, counter, url, runs=args.runs), target))
+    if args.statements:
+        client = login(app, "cdv.nord@demo.example")
+        with counter.counting():
+            client.get("/remarketing/retail/")
+        for sql in counter.statements:
+            print("---\n" + sql)
+
+
+if __name__ == "__main__":
+    main()
