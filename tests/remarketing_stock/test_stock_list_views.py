@@ -249,3 +249,12 @@ def test_import_page_reports_bad_lines_and_keeps_good_ones(stock, network, login
     db.session.expire_all()
     assert db.session.get(Vehicle, stock["n1"].id).transaction_value == D("7900")
     assert db.session.get(Vehicle, stock["s1"].id).transaction_value is None
+
+
+def test_coter_from_the_fiche_comes_back_to_the_fiche(stock, network, login):
+    c = login(network.cdv_nord)
+    fiche = f"/vehicles/edit/?id={stock['n1'].id}"
+    html = c.get(fiche).get_data(as_text=True)
+    assert 'data-testid="fiche-coter"' in html
+    r = c.form(f"/stock/coter/{stock['n1'].id}", {"next": fiche})
+    assert r.status_code == 302 and r.headers["Location"].endswith(fiche)
