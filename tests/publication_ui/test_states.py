@@ -157,3 +157,19 @@ def test_the_media_column_provider_renders_flags_set_wise(pub, login, app):
     third = str(cells[ids[2]])
     assert f'data-state="FM"' in third and f"flag-{ids[2]}-{pub.lbc.id}-to-" not in third
     assert "filtre média" in str(legend)
+
+
+def test_the_stock_list_media_column_shows_clickable_flags_and_a_click_comes_back(pub, login):
+    vehicle = pub.nord_vehicles[0]
+    client = login(pub.network.cdv_nord)
+    body = client.get("/stock/retail/").get_data(as_text=True)
+    assert f'data-testid="flag-{vehicle.id}-{pub.lbc.id}"' in body
+    assert f'data-testid="flag-{vehicle.id}-{pub.lbc.id}-to-D"' in body
+    response = client.form(f"/publication/vehicle/{vehicle.id}/flag",
+                           {"medium_id": str(pub.lbc.id), "target": "D", "next": "/stock/retail/"})
+    assert response.status_code == 302 and response.location.endswith("/stock/retail/")
+    body = client.get("/stock/retail/").get_data(as_text=True)
+    assert f'data-testid="flag-{vehicle.id}-{pub.lbc.id}" data-state="D"' in body
+    foreign = client.form(f"/publication/vehicle/{vehicle.id}/flag",
+                          {"medium_id": str(pub.lbc.id), "target": "S", "next": "https://evil.example/"})
+    assert foreign.location.endswith(f"/publication/vehicle/{vehicle.id}/")  # no open redirect
