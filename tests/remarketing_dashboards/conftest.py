@@ -84,6 +84,18 @@ def rows_behind(href: str, user) -> int:
     return db.session.execute(stmt).scalar_one()
 
 
+COUNT_RE = re.compile(r'data-testid="vehicle-count">([^<]*)<')
+
+
+def list_count(client, href: str) -> int:
+    """The "Nombre de véhicules" the stock list at ``href`` shows to the logged-in ``client``."""
+    response = client.get(href)
+    assert response.status_code == 200, f"{href}: HTTP {response.status_code}"
+    m = COUNT_RE.search(response.get_data(as_text=True))
+    assert m, f"{href}: no vehicle count on the list page"
+    return int(re.sub(r"\D", "", html.unescape(m.group(1))))
+
+
 def count(user, **where) -> int:
     """Direct count of the user's vehicles with column equalities (for expected figures)."""
     stmt = select(func.count()).select_from(Vehicle).filter_by(**where)
