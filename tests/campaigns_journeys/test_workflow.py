@@ -234,4 +234,14 @@ def test_statistics_and_month_statistics_show_the_dealers_changes(network, login
     month = filiale.get("/campaigns/statistics?month=2026-06").get_data(as_text=True)
     assert "Flash juin" in month and "1 (100 %)" in month
     assert cdv.get(f"/campaigns/{sent_copy.parent_id}/statistics").status_code == 404
+    # The Excel link of the page downloads a workbook that opens.
+    import io
+    import re
+
+    from openpyxl import load_workbook
+
+    link = re.search(r'href="([^"]+\.xlsx)"', page).group(1)
+    workbook = load_workbook(io.BytesIO(filiale.get(link).data))
+    cells = {str(c.value) for sheet in workbook for row in sheet.iter_rows() for c in row}
+    assert "CLIO V" in cells
     assert cdv.get("/campaigns/statistics").status_code == 403
