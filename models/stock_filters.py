@@ -17,8 +17,8 @@ ignored, never an error):
 ``site``            site id (multi)
 ``score``           exact stored score 0..10 (multi)
 ``stock_age``       stock age bucket: ``0-30``, ``31-60``, ``61-90``, ``91-180``, ``181-`` (days)
-``price_age``       price age bucket: ``0-15``, ``16-30``, ``31-60``, ``61-`` (days; only priced
-                    vehicles, i.e. with a price change date)
+``price_age``       price age bucket: ``0-15``, ``16-30``, ``31-60``, ``61-`` (days since the last
+                    price change; only vehicles with a sale price above 0 €)
 ``deal``            bonne affaire (stored ``score_deal``): ``2`` ≤ 100 % of the cote, ``1`` ≤ 105 %,
                     ``0`` above or no cote (unscored counts as 0)
 ``price_band``      sale price TTC band: ``0-9999``, ``10000-14999``, ``15000-19999``,
@@ -108,11 +108,17 @@ STOCK_AGE_BUCKETS = [
     Bucket("181-", _l("> 180 j"), _date_age_bucket(Vehicle.entry_date, 181, None)),
 ]
 
+def _priced_age_bucket(lo: int, hi: int | None) -> Callable[[dt.date], ColumnElement]:
+    """Price age only means something for a vehicle that has a price (not empty, not 0 €)."""
+    age = _date_age_bucket(Vehicle.price_changed_on, lo, hi)
+    return lambda today: and_(Vehicle.sale_price_ttc > 0, age(today))
+
+
 PRICE_AGE_BUCKETS = [
-    Bucket("0-15", _l("0–15 j"), _date_age_bucket(Vehicle.price_changed_on, 0, 15)),
-    Bucket("16-30", _l("16–30 j"), _date_age_bucket(Vehicle.price_changed_on, 16, 30)),
-    Bucket("31-60", _l("31–60 j"), _date_age_bucket(Vehicle.price_changed_on, 31, 60)),
-    Bucket("61-", _l("> 60 j"), _date_age_bucket(Vehicle.price_changed_on, 61, None)),
+    Bucket("0-15", _l("0–15 j"), _priced_age_bucket(0, 15)),
+    Bucket("16-30", _l("16–30 j"), _priced_age_bucket(16, 30)),
+    Bucket("31-60", _l("31–60 j"), _priced_age_bucket(31, 60)),
+    Bucket("61-", _l("> 60 j"), _priced_age_bucket(61, None)),
 ]
 
 DEAL_BUCKETS = [

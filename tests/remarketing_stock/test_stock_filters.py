@@ -66,7 +66,7 @@ CASES = [
     ({"stock_age": "181-", "status": "all"}, "E"),
     ({"price_age": "0-15"}, "A"),
     ({"price_age": "16-30"}, "B"),
-    ({"price_age": "31-60", "status": "all"}, "E"),
+    ({"price_age": "31-60", "status": "all"}, ""),           # E has a date but 0 €: no price, no price age
     ({"price_age": "61-", "status": "all"}, "D"),
     ({"deal": "2"}, "A"),
     ({"deal": "1"}, "B"),
