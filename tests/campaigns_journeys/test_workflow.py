@@ -245,3 +245,11 @@ def test_statistics_and_month_statistics_show_the_dealers_changes(network, login
     cells = {str(c.value) for sheet in workbook for row in sheet.iter_rows() for c in row}
     assert "CLIO V" in cells
     assert cdv.get("/campaigns/statistics").status_code == 403
+
+
+def test_the_campaign_screens_are_available_in_english(network, login, sent_copy):
+    cdv = login(network.cdv_nord)
+    cdv.form("/lang/en")
+    page = cdv.get(f"/campaigns/{sent_copy.id}/").get_data(as_text=True)
+    assert "Add an offer" in page and "Validate the campaign from" in page
+    assert "Offer calendar" in cdv.get("/campaigns/calendar/").get_data(as_text=True)
