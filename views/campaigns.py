@@ -236,14 +236,17 @@ class CampaignView(SecureBaseView):
             values.update({k: request.form.get(k, "").strip() for k in values})
             try:
                 if is_filiale:
-                    month = parse_month(values["month"], today)
+                    try:
+                        month = dt.datetime.strptime(values["month"], "%Y-%m").date()
+                    except ValueError:
+                        raise CampaignError(_("Choisissez le mois (aaaa-mm)."), "month") from None
                     campaign = new_campaign(db.session, current_user, name=values["name"], kind=rules.FLASH,
                                             month=month)
                 else:
                     try:
                         start, end = parse_date(values["start_date"]), parse_date(values["end_date"])
                     except ValueError:
-                        raise CampaignError(_("Date invalide : utilisez le format jj/mm/aaaa."), "start_date")
+                        raise CampaignError(_("Date invalide : utilisez le format jj/mm/aaaa."), "start_date") from None
                     try:
                         concession_id = int(values["concession_id"])
                     except ValueError:

@@ -19,6 +19,9 @@ def test_a_flash_covers_the_whole_month_and_starts_as_a_draft(network, login):
     assert campaign.state == "draft"
     page = client.get(f"/campaigns/{flash_id}/").get_data(as_text=True)
     assert "Ajouter une première offre" in page
+    refused = client.form("/campaigns/new", {"name": "Sans mois", "month": "juin"})
+    assert refused.status_code == 200 and "Choisissez le mois" in refused.get_data(as_text=True)
+    assert db.session.execute(select(Campaign).where(Campaign.name == "Sans mois")).first() is None
 
 
 def test_offer_errors_are_shown_next_to_the_field_and_nothing_is_saved(network, login):
