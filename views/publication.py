@@ -527,7 +527,8 @@ class PublicationConfigView(SecureBaseView):
         if not concessions:
             return self.render("publication/config.html", concessions=[], concession=None, rows=[])
         concession = self._concession(concessions)
-        media = db.session.execute(select(Medium).where(Medium.active.is_(True)).order_by(Medium.name)).scalars().all()
+        media = sorted(db.session.execute(select(Medium).where(Medium.active.is_(True))).scalars(),
+                       key=lambda m: m.name.lower())
         configs = {c.medium_id: c for c in db.session.execute(
             select(MediumConfig).where(MediumConfig.concession_id == concession.id)).scalars()}
         inputs = load_decision_inputs(db.session, [concession.id])
