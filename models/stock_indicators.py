@@ -175,31 +175,38 @@ PUBLICATION_ISSUES = {
 
 
 def publication_figures(session, scope, selection: Selection, today: dt.date) -> PublicationFigures:
-    """Stock by destination, average ages and photos, listings to improve: one statement."""
+    """Stock by destination, average ages and photos, listings to improve: one GROUP BY statement.
+
+    Grouped by destination so each condition is evaluated once per vehicle; the averages of the
+    whole stock are recombined from the per-destination sums."""
     conds = _base_conditions(scope, PUBLICATION_DESTINATIONS, selection, today)
+    stock_age = days_since(Vehicle.entry_date, today)
+    price_age = days_since(Vehicle.price_changed_on, today)
     columns = [
-        func.count().label("total"),
-        _avg(days_since(Vehicle.entry_date, today), Vehicle.entry_date.is_not(None)).label("stock_age"),
-        _avg(days_since(Vehicle.price_changed_on, today), Vehicle.price_changed_on.is_not(None)).label("price_age"),
-        _avg(Vehicle.photo_count).label("photos"),
+        Vehicle.destination,
+        func.count().label("n"),
+        func.sum(stock_age).label("stock_age_sum"), func.count(Vehicle.entry_date).label("stock_age_n"),
+        func.sum(price_age).label("price_age_sum"), func.count(Vehicle.price_changed_on).label("price_age_n"),
+        func.sum(Vehicle.photo_count).label("photos_sum"), func.count(Vehicle.photo_count).label("photos_n"),
     ]
-    names = []
-    for dest in PUBLICATION_DESTINATIONS:
-        dest_cond = Vehicle.destination == dest
-        columns.append(func.count().filter(dest_cond).label(f"n_{dest}"))
-        for issue, params in PUBLICATION_ISSUES.items():
-            label = f"{issue}__{dest}"
-            names.append((issue, dest, label))
-            columns.append(func.count().filter(and_(dest_cond, _filter_of(params, today))).label(label))
-    row = session.execute(select(*columns).select_from(Vehicle).where(*conds)).one()._mapping
-    issues: dict[str, dict[str, int]] = {k: {} for k in PUBLICATION_ISSUES}
-    for issue, dest, label in names:
-        issues[issue][dest] = row[label] or 0
+    for issue, params in PUBLICATION_ISSUES.items():
+        columns.append(func.count().filter(_filter_of(params, today)).label(issue))
+    stmt = select(*columns).select_from(Vehicle).where(*conds).group_by(Vehicle.destination)
+    rows = {r.destination: r._mapping for r in session.execute(stmt)}
+    empty = {"n": 0, "stock_age_sum": None, "stock_age_n": 0, "price_age_sum": None, "price_age_n": 0,
+             "photos_sum": None, "photos_n": 0, **{k: 0 for k in PUBLICATION_ISSUES}}
+    per = {d: rows.get(d, empty) for d in PUBLICATION_DESTINATIONS}
+
+    def mean(name):
+        total = sum(float(r[f"{name}_sum"] or 0) for r in per.values())
+        n = sum(r[f"{name}_n"] or 0 for r in per.values())
+        return total / n if n else None
+
     return PublicationFigures(
-        total=row["total"] or 0,
-        by_destination={d: row[f"n_{d}"] or 0 for d in PUBLICATION_DESTINATIONS},
-        avg_stock_age=_float(row["stock_age"]), avg_price_age=_float(row["price_age"]),
-        avg_photos=_float(row["photos"]), **issues)
+        total=sum(r["n"] for r in per.values()),
+        by_destination={d: r["n"] for d, r in per.items()},
+        avg_stock_age=mean("stock_age"), avg_price_age=mean("price_age"), avg_photos=mean("photos"),
+        **{issue: {d: r[issue] or 0 for d, r in per.items()} for issue in PUBLICATION_ISSUES})
 
 
 def _float(value) -> float | None:

@@ -154,3 +154,32 @@ def test_group_wide_dashboards_count_the_whole_network(stock, login):
 
 def test_roles_without_stock_access_are_refused(stock, login):
     assert login(stock.validator).get("/remarketing/retail/").status_code == 403
+
+
+def test_indicators_are_the_averages_of_the_selected_stock(stock, login):
+    import datetime as dt
+
+    from sqlalchemy import select
+
+    from backoffice.extensions import db
+    from models import Vehicle
+
+    user = stock.cdv_nord
+    today = dt.date.today()
+    rows = db.session.execute(select(Vehicle).where(
+        Vehicle.concession_id == stock.nord.id, Vehicle.status.in_(("ST", "VD", "DV")),
+        Vehicle.destination.in_(("none", "retail", "trade")))).scalars().all()
+    stock_age = sum((today - v.entry_date).days for v in rows) / len(rows)
+    priced = [v for v in rows if v.price_changed_on]
+    price_age = sum((today - v.price_changed_on).days for v in priced) / len(priced)
+    photos = sum(v.photo_count for v in rows) / len(rows)
+    body = login(user).get("/remarketing/").get_data(as_text=True)
+    assert re.search(rf'data-testid="avg-stock-age">{round(stock_age)} jours<', body)
+    assert re.search(rf'data-testid="avg-price-age">{round(price_age)} jours<', body)
+    assert f"{photos:.1f}".replace(".", ",") + " photos" in body
+    assert re.search(rf'data-testid="stock-total">{len(rows)} véhicules<', body)
+
+    retail = [v for v in rows if v.destination == "retail" and v.score is not None]
+    score = sum(v.score for v in retail) / len(retail)
+    body = login(user).get("/remarketing/retail/").get_data(as_text=True)
+    assert f"{score:.1f}".replace(".", ",") + " / 10" in body
