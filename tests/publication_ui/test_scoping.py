@@ -194,3 +194,29 @@ def test_sellers_read_flags_but_cannot_click(pub, login):
     response = client.form(f"/publication/vehicle/{vehicle.id}/flag", {"medium_id": str(pub.lbc.id), "target": "D"})
     assert response.status_code == 403
     assert db.session.query(VehicleMediumState).count() == 0
+
+
+def test_a_dealer_deletes_their_list_with_its_subscriptions(pub, login):
+    from models.publication import ListSubscription
+
+    contact = _contact(pub.network.nord, "Bernard Fouineau")
+    contact.publication_lists = [pub.nord_list]
+    db.session.commit()
+    client = login(pub.network.cdv_nord)
+    response = client.form("/publication/lists/delete/", {"id": str(pub.nord_list.id)})
+    assert response.status_code == 302
+    db.session.expire_all()
+    assert db.session.get(PublicationList, pub.nord_list.id) is None
+    assert db.session.query(ListSubscription).filter_by(publication_list_id=pub.nord_list.id).count() == 0
+    assert db.session.get(Contact, contact.id).publication_lists == []
+    assert db.session.get(PublicationList, pub.sud_list.id) is not None
+
+
+def test_an_admin_deletes_a_medium_and_the_screens_still_work(pub, login):
+    client = login(pub.network.admin)
+    response = client.form("/publication/media/delete/", {"id": str(pub.site.id)})
+    assert response.status_code == 302
+    db.session.expire_all()
+    assert db.session.get(Medium, pub.site.id) is None
+    assert client.get("/publication/config/").status_code == 200
+    assert client.get("/remarketing/").status_code == 200
