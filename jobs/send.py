@@ -188,12 +188,14 @@ def _process_medium(send_medium_id: int) -> str:
         db.session.commit()
         return SKIPPED
     fmt = get_format(medium.feed_format)
-    decisions = medium_decisions(medium, fmt, run.decision_date)
+    snapshot = run_snapshot(run)
+    decisions = medium_decisions(medium, fmt, run.decision_date, snapshot)
     subscriptions = _subscriptions(medium.id)
     sent = sorted((d for d in decisions if d.outcome == SENT), key=lambda d: (d.list_id, _rank(d), d.vehicle_id))
-    rows = load_rows(db.session, {d.vehicle_id for d in sent})
+    rows = snapshot.rows_for({d.vehicle_id for d in sent}) if snapshot else load_rows(
+        db.session, {d.vehicle_id for d in sent})
     sent = [d for d in sent if d.vehicle_id in rows]
-    contacts = _contacts(medium, sent, rows)
+    contacts = _contacts(medium, sent, rows, snapshot)
     fault("slow", medium.code)
 
     # 1. The feed, streamed into a staging file next to its target.
@@ -237,7 +239,78 @@ def _process_medium(send_medium_id: int) -> str:
     return DONE
 
 
-def medium_decisions(medium, fmt, today: dt.date):
+class RunSnapshot:
+    """What every medium of a run decides on, loaded once per run and shared through a file.
+
+    The decision inputs of all media (vehicles, configurations, subscriptions, states), the feed
+    rows of the candidate vehicles and the contact resolver. Loading them once instead of once per
+    medium saves most of the database time of a large send, and every medium of the run decides on
+    the same stock state. Built by the first job of the run (under a file lock), read by the others.
+    """
+
+    def __init__(self, inputs, columns, rows, resolver):
+        self.inputs, self.columns, self.rows, self.resolver = inputs, columns, rows, resolver
+
+    def rows_for(self, vehicle_ids) -> dict[int, dict]:
+        columns, rows = self.columns, self.rows
+        return {vid: dict(zip(columns, rows[vid])) for vid in vehicle_ids if vid in rows}
+
+    def inputs_for(self, medium_id: int, required: tuple[str, ...]):
+        """The engine's inputs restricted to one medium (None when the medium is not in the snapshot)."""
+        import dataclasses
+
+        from models.send_decision import DecisionInputs
+
+        media = [m for m in self.inputs.media if m.id == medium_id]
+        if not media:
+            return None
+        if required:
+            media = [dataclasses.replace(m, mandatory_fields=tuple(dict.fromkeys(
+                tuple(m.mandatory_fields) + tuple(required)))) for m in media]
+        i = self.inputs
+        return DecisionInputs(i.vehicles, media, {k: v for k, v in i.configs.items() if k[1] == medium_id},
+                              [s for s in i.subscriptions if s.medium_id == medium_id],
+                              [s for s in i.states if s.medium_id == medium_id], i.today)
+
+
+def _snapshot_path(run) -> Path:
+    return feed_folder() / ".staging" / f"run-{run.id}" / "snapshot.pickle"
+
+
+def run_snapshot(run) -> RunSnapshot | None:
+    """The run's snapshot, built by the first caller (file lock), or None if it cannot be built."""
+    import fcntl
+    import pickle
+
+    from models.publication_inputs import load_contact_resolver, load_decision_inputs
+    from models.send_decision import DEFAULT_PUBLISHED_STATUSES
+    from models.vehicle import Vehicle
+
+    from .feeds.rows import vehicle_rows_stmt
+
+    path = _snapshot_path(run)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path.with_suffix(".lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if path.exists():
+            with open(path, "rb") as fh:
+                return pickle.load(fh)
+        inputs = load_decision_inputs(db.session, today=run.decision_date)
+        candidates = {v.id for v in inputs.vehicles}
+        statuses = sorted({s for c in inputs.configs.values() for s in c.published_statuses}
+                          or DEFAULT_PUBLISHED_STATUSES)
+        result = db.session.execute(vehicle_rows_stmt().where(Vehicle.status.in_(statuses)))
+        columns = list(result.keys())
+        rows = {r[0]: tuple(r) for r in result if r[0] in candidates}
+        snapshot = RunSnapshot(inputs, columns, rows, load_contact_resolver(db.session))
+        temp = path.with_suffix(f".{os.getpid()}.tmp")
+        with open(temp, "wb") as fh:
+            pickle.dump(snapshot, fh, protocol=pickle.HIGHEST_PROTOCOL)
+        os.replace(temp, path)
+        return snapshot
+
+
+def medium_decisions(medium, fmt, today: dt.date, snapshot: RunSnapshot | None = None):
     """The engine's decisions for one medium, its mandatory fields widened with what the format requires.
 
     The engine reads ``Medium.mandatory_fields``; a format (Google, Meta, mobile.de) also needs the
@@ -248,11 +321,13 @@ def medium_decisions(medium, fmt, today: dt.date):
 
     from models.publication_inputs import decide, load_decision_inputs
 
-    inputs = load_decision_inputs(db.session, medium_ids=[medium.id], today=today)
     required = fmt.required_vehicle_fields
-    if required:
-        inputs.media = [dataclasses.replace(m, mandatory_fields=tuple(dict.fromkeys(
-            tuple(m.mandatory_fields) + tuple(required)))) for m in inputs.media]
+    inputs = snapshot.inputs_for(medium.id, required) if snapshot else None
+    if inputs is None:
+        inputs = load_decision_inputs(db.session, medium_ids=[medium.id], today=today)
+        if required:
+            inputs.media = [dataclasses.replace(m, mandatory_fields=tuple(dict.fromkeys(
+                tuple(m.mandatory_fields) + tuple(required)))) for m in inputs.media]
     return list(decide(inputs))
 
 
@@ -270,11 +345,12 @@ def _subscriptions(medium_id: int) -> dict[int, str | None]:
     return {list_id: code for list_id, code in rows}
 
 
-def _contacts(medium, sent, rows) -> dict[tuple[int, int], tuple]:
+def _contacts(medium, sent, rows, snapshot=None) -> dict[tuple[int, int], tuple]:
     """(vehicle id, list id) → (name, phone, email) of the listing's contact (§6.3, site manager fallback)."""
     from models.publication_inputs import load_contact_resolver
 
-    resolver = load_contact_resolver(db.session, concession_ids={d.concession_id for d in sent} or None)
+    resolver = snapshot.resolver if snapshot else load_contact_resolver(
+        db.session, concession_ids={d.concession_id for d in sent} or None)
     out = {}
     for d in sent:
         r = rows[d.vehicle_id]
@@ -463,6 +539,10 @@ def finalize_run(run_id: int) -> str:
     status = run_status(states)
     values = {"status": status}
     if status != RUNNING:
+        run = db.session.get(SendRun, run_id)
+        if run is not None:   # the run's shared snapshot is no longer needed
+            for leftover in (_snapshot_path(run), _snapshot_path(run).with_suffix(".lock")):
+                leftover.unlink(missing_ok=True)
         db.session.execute(update(SendRun).where(SendRun.id == run_id, SendRun.finished_at.is_(None))
                            .values(finished_at=utcnow()))
     db.session.execute(update(SendRun).where(SendRun.id == run_id).values(**values))

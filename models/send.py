@@ -64,7 +64,7 @@ class SendMedium(db.Model):
     job_id: Mapped[str] = mapped_column(String(120))
     status: Mapped[str] = mapped_column(String(12), default=PENDING)
     attempts: Mapped[int] = mapped_column(SmallInteger, default=0)
-    list_codes: Mapped[str | None] = mapped_column(String(500))   # "bm11c1, bm11c2"
+    list_codes: Mapped[str | None] = mapped_column(Text)   # "bm11c1, bm11c2" (customer codes at the medium)
     sent_count: Mapped[int] = mapped_column(Integer, default=0)
     filtered_count: Mapped[int] = mapped_column(Integer, default=0)
     other_count: Mapped[int] = mapped_column(Integer, default=0)   # deselected, not selected, limit

@@ -1,0 +1,211 @@
+"""Benchmark of the send (issue 5): a full send from PostgreSQL, every feed file and the report.
+
+    createdb -h 127.0.0.1 -U postgres bench_h5
+    DATABASE_URL=postgresql+psycopg://postgres@127.0.0.1:5432/bench_h5 REDIS_URL=redis://127.0.0.1:6379/1 \
+        .venv/bin/python bench/send.py --vehicles 100000 --media 50 --workers 1 2
+
+Builds the data once (``--rebuild`` to start again): ``--vehicles`` vehicles over 200 concessions
+(2 sites each), ``--media`` media cycling over every feed format, each configured for every
+concession with one publication list. Then, for each worker count, it starts a send, runs that many
+real ``flask worker --burst`` processes and reports the wall time until the run is finished, and the
+peak RSS of any worker process (work horses included, from getrusage(RUSAGE_CHILDREN)). Also
+measures each feed writer alone in rows per second on one core. Prints figures; asserts nothing.
+"""
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import io
+import os
+import random
+import resource
+import subprocess
+import sys
+import time
+from decimal import Decimal
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("FEED_FOLDER", "/tmp/bench_h5_feeds")
+os.environ.setdefault("BACKOFFICE_INSTANCE_PATH", "/tmp/bench_h5_instance")
+os.environ.setdefault("SEND_RETRY_INTERVALS", "0")
+
+MAKES = [("RENAULT", "CLIO", "hatchback"), ("PEUGEOT", "3008", "suv"), ("BMW", "SERIE 3", "sedan"),
+         ("CITROEN", "C4", "hatchback"), ("VOLKSWAGEN", "GOLF", "hatchback"), ("TOYOTA", "YARIS", "hatchback"),
+         ("AUDI", "A4 AVANT", "estate"), ("MINI", "COUNTRYMAN", "suv")]
+FORMAT_CYCLE = ["generic_xml", "generic_csv", "google_vehicle_listings", "meta_catalog_csv", "meta_catalog_xml",
+                "mobile_de_csv"]
+
+
+def build(app, vehicles: int, media: int, concessions: int = 200) -> None:
+    from sqlalchemy import insert
+
+    from backoffice.extensions import db
+    from models import Concession, Filiale, Pole, Site, Vehicle
+    from models.publication import (ListSubscription, Medium, MediumConfig, PublicationList,
+                                    publication_list_site)
+
+    rng = random.Random(5)
+    with app.app_context():
+        db.drop_all()
+        db.create_all()
+        filiale = Filiale(name="Filiale bench")
+        pole = Pole(name="Pôle bench", filiale=filiale)
+        db.session.add_all([filiale, pole])
+        db.session.flush()
+        db.session.execute(insert(Concession), [
+            {"code": f"C{i:04d}", "name": f"Concession {i}", "pole_id": pole.id} for i in range(concessions)])
+        cids = [c.id for c in db.session.query(Concession).order_by(Concession.id)]
+        db.session.execute(insert(Site), [
+            {"concession_id": cid, "code": f"S{cid}{k}", "name": f"Site {cid}-{k}", "address": "1 rue du Stock",
+             "postcode": "59000", "city": "Lille", "manager_name": "Responsable", "manager_phone": "0320000000"}
+            for cid in cids for k in (1, 2)])
+        sites = [(s.id, s.concession_id) for s in db.session.query(Site).order_by(Site.id)]
+        today = dt.date.today()
+        rows = []
+        for n in range(vehicles):
+            site_id, cid = sites[n % len(sites)]
+            make, model, body = MAKES[n % len(MAKES)]
+            price = Decimal(rng.randrange(6000, 60000))
+            rows.append({
+                "concession_id": cid, "site_id": site_id, "entry_number": f"{n:06d}", "status": "ST",
+                "destination": "retail", "affectation": "sale", "make": make, "model": model,
+                "version": "1.5 dCi 110 Business", "family": model, "genre": "VP", "energy": "diesel",
+                "gearbox": None if n % 37 == 0 else ("manual" if n % 3 else "automatic"),
+                "body_category": body, "mileage": rng.randrange(5000, 180000),
+                "first_registration_date": today - dt.timedelta(days=rng.randrange(200, 3000)),
+                "entry_date": today - dt.timedelta(days=rng.randrange(1, 200)), "sale_price_ttc": price,
+                "sale_price_ht": (price / Decimal("1.2")).quantize(Decimal("0.01")), "vat_rate": Decimal("20"),
+                "price_changed_on": today - dt.timedelta(days=rng.randrange(1, 90)), "colour": "Gris",
+                "photo_count": 0 if n % 41 == 0 else rng.randrange(1, 15), "referenced": True,
+                "vin": f"VF1{n:014d}", "description": "Très bon état, entretien à jour & garantie 12 mois",
+                "score": rng.randrange(0, 11),
+            })
+            if len(rows) == 10000:
+                db.session.execute(insert(Vehicle), rows)
+                rows = []
+        if rows:
+            db.session.execute(insert(Vehicle), rows)
+        db.session.execute(insert(PublicationList), [
+            {"concession_id": cid, "name": "Toutes", "codes": f"L{cid}"} for cid in cids])
+        lists = {pl.concession_id: pl.id for pl in db.session.query(PublicationList)}
+        db.session.execute(insert(publication_list_site), [
+            {"publication_list_id": lists[cid], "site_id": sid} for sid, cid in sites])
+        db.session.execute(insert(Medium), [
+            {"name": f"Média {m:02d}", "code": f"M{m:02d}", "kind": "classified", "destination": "retail",
+             "feed_format": FORMAT_CYCLE[m % len(FORMAT_CYCLE)], "delivery_kind": "folder",
+             "mandatory_fields": ["gearbox"] if m % 2 else [], "active": True} for m in range(media)])
+        mids = [m.id for m in db.session.query(Medium).order_by(Medium.id)]
+        db.session.execute(insert(MediumConfig), [
+            {"concession_id": cid, "medium_id": mid, "selection_mode": "auto", "limit_mode": "none",
+             "ordering": "score", "filter_min_score": 2 if mid % 5 == 0 else None}
+            for mid in mids for cid in cids])
+        configs = {(c.concession_id, c.medium_id): c.id for c in db.session.query(MediumConfig)}
+        db.session.execute(insert(ListSubscription), [
+            {"config_id": configs[(cid, mid)], "publication_list_id": lists[cid], "concession_id": cid,
+             "customer_code": f"bm{cid}c{mid}"} for mid in mids for cid in cids])
+        db.session.commit()
+
+
+def bench_writers(app) -> None:
+    from jobs.feeds import FORMATS
+    from jobs.feeds.rows import feed_row, labels
+
+    with app.app_context():
+        names = labels()
+        base = dict(
+            id=1, entry_number="2029", vin="WBAFG41000LJ12345", registration="AB-123-CD", status="ST", genre="VP",
+            make="BMW", model="X6", family="X6", version="xDrive40d 313 ch", energy="diesel", gearbox="automatic",
+            body_category="suv", colour="Noir métallisé", doors=5, seats=5, fiscal_power=22, co2=190,
+            mileage=53800, sale_price_ttc=Decimal("74990.00"), first_registration_date=dt.date(2019, 3, 14),
+            registration_date=None, description="Toit ouvrant & sièges chauffants", photo_count=8,
+            concession_id=1, site_id=1, site_code="GAP", site_name="Gap", site_address="12 avenue d'Embrun",
+            site_postcode="05000", site_city="Gap", site_manager_name="Marie", site_manager_phone="0492",
+            site_manager_email=None, concession_code="NORD", concession_name="Nord", customer_code="bm11c1")
+        n = 100_000
+        t = time.perf_counter()
+        rows = [feed_row({**base, "id": i, "entry_number": str(i)}, "https://vo.example.fr", None, names)
+                for i in range(n)]
+        print(f"  row preparation: {n / (time.perf_counter() - t):,.0f} rows/s")
+
+        class M:
+            code, name = "BENCH", "Bench"
+        for key, fmt in FORMATS.items():
+            out = io.BytesIO()
+            t = time.perf_counter()
+            fmt.write(rows, M(), out)
+            elapsed = time.perf_counter() - t
+            print(f"  writer {key:<24} {n / elapsed:>10,.0f} rows/s/core  ({len(out.getvalue()) / 1e6:.0f} MB)")
+
+
+def run_send(app, workers: int) -> None:
+    from redis import Redis
+    from sqlalchemy import func, select
+
+    from backoffice.extensions import db
+    from jobs.send import start_send
+    from models.send import SendOutcome, SendRun
+
+    Redis.from_url(os.environ["REDIS_URL"]).flushdb()
+    env = dict(os.environ, BACKOFFICE_ENV="development")
+    with app.app_context():
+        started = time.perf_counter()
+        run_id = start_send(kind="manual")
+        enqueued = time.perf_counter() - started
+        procs = [subprocess.Popen([sys.executable, "-m", "flask", "--app", "wsgi.py", "worker", "--burst"],
+                                  cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+                 for _ in range(workers)]
+        for p in procs:
+            _, err = p.communicate()
+            if p.returncode:
+                print(err.decode()[-2000:])
+        elapsed = time.perf_counter() - started
+        db.session.expire_all()
+        run = db.session.get(SendRun, run_id)
+        outcomes = db.session.execute(select(func.count()).select_from(SendOutcome)
+                                      .where(SendOutcome.run_id == run_id)).scalar_one()
+        states = {m.status for m in run.media}
+    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    print(f"  {workers} worker(s): {elapsed:.1f} s for {len(run.media)} media (enqueue {enqueued:.1f} s), "
+          f"run {run.status}, media states {sorted(states)}, {outcomes:,} report rows; "
+          f"peak RSS of a worker process {peak:.0f} MB")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--vehicles", type=int, default=100_000)
+    parser.add_argument("--media", type=int, default=50)
+    parser.add_argument("--workers", type=int, nargs="*", default=[2, 1])
+    parser.add_argument("--rebuild", action="store_true")
+    parser.add_argument("--skip-writers", action="store_true")
+    args = parser.parse_args()
+    if "postgresql" not in os.environ.get("DATABASE_URL", ""):
+        sys.exit("set DATABASE_URL to a PostgreSQL database of your own (bench_h5)")
+    if not os.environ.get("REDIS_URL"):
+        sys.exit("set REDIS_URL (redis://127.0.0.1:6379/1)")
+    from backoffice import create_app
+    from backoffice.extensions import db
+    from models import Vehicle
+    from models.publication import Medium
+
+    app = create_app("development")
+    with app.app_context():
+        try:
+            have = (db.session.query(Vehicle).count(), db.session.query(Medium).count())
+        except Exception:
+            db.session.rollback()
+            have = (0, 0)
+    if args.rebuild or have != (args.vehicles, args.media):
+        t = time.perf_counter()
+        build(app, args.vehicles, args.media)
+        print(f"data built: {args.vehicles:,} vehicles, {args.media} media in {time.perf_counter() - t:.0f} s")
+    print(f"send of {args.vehicles:,} vehicles × {args.media} media (PostgreSQL, RQ on Redis):")
+    if not args.skip_writers:
+        bench_writers(app)
+    for workers in args.workers:
+        run_send(app, workers)
+
+
+if __name__ == "__main__":
+    main()
