@@ -164,3 +164,10 @@ def test_an_inactive_or_unknown_medium_answers_404(pub, login):
     assert client.get(_url(pub, pub.site)).status_code == 404
     assert client.get("/publication/config/medium/999999/").status_code == 404
     assert client.get("/publication/config/?concession=abc").status_code == 404
+
+
+def test_the_configuration_screen_speaks_english_when_asked(pub, login):
+    client = login(pub.network.cdv_nord)
+    client.form("/lang/en", {"next": "/publication/config/"})
+    body = client.get("/publication/config/").get_data(as_text=True)
+    assert "Publication settings" in body and "Eligible vehicles / vehicles in stock" in body
