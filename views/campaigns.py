@@ -16,6 +16,7 @@ from flask_admin import expose
 from flask_babel import gettext as _, lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
 from backoffice.extensions import db
@@ -487,6 +488,8 @@ class CampaignView(SecureBaseView):
             db.session.rollback()
             flash(exc.message, "danger")
             return redirect(url_for(".details", campaign_id=campaign.id))
+        except IntegrityError:
+            return self._send_raced(campaign_id)
         managers = dealer_managers(result.new_concession_ids)
         for concession_id in result.new_concession_ids:
             # In the same transaction as the copy: a concession gets its copy and its notifications once.
@@ -494,7 +497,10 @@ class CampaignView(SecureBaseView):
                    _("La filiale a mis en ligne le flash « %(campaign)s » : %(count)s offre(s) à valider.",
                      campaign=campaign.name, count=result.offer_count),
                    url_for(".details", campaign_id=result.copy_ids[concession_id]))
-        db.session.commit()
+        try:
+            db.session.commit()
+        except IntegrityError:
+            return self._send_raced(campaign_id)
         if result.new_concession_ids:
             from jobs.campaign_mail import send_flash_mails
 
@@ -508,6 +514,12 @@ class CampaignView(SecureBaseView):
             flash(_("Le flash avait déjà été envoyé à ces %(concessions)s concession(s) : rien n'a été renvoyé.",
                     concessions=len(result.concession_ids)), "info")
         return redirect(url_for(".details", campaign_id=campaign.id))
+
+    def _send_raced(self, campaign_id):
+        # A double click raced this send: the other request created the copies (unique per concession).
+        db.session.rollback()
+        flash(_("Le flash est déjà en cours d'envoi : rien n'a été renvoyé."), "info")
+        return redirect(url_for(".details", campaign_id=campaign_id))
 
     @expose("/<int:campaign_id>/validate", methods=("POST",))
     def validate(self, campaign_id):

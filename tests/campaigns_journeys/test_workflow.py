@@ -256,3 +256,26 @@ def test_the_campaign_screens_are_available_in_english(network, login, sent_copy
     page = cdv.get(f"/campaigns/{sent_copy.id}/").get_data(as_text=True)
     assert "Add an offer" in page and "Validate the campaign from" in page
     assert "Offer calendar" in cdv.get("/campaigns/calendar/").get_data(as_text=True)
+
+
+def test_concurrent_clicks_on_send_never_duplicate_nor_fail(network, login):
+    import threading
+
+    flash_id = flash_ready(login(network.filiale), network)
+    clients = [login(network.filiale) for _ in range(4)]
+    codes = []
+
+    def click(client):
+        codes.append(client.form(f"/campaigns/{flash_id}/send").status_code)
+
+    threads = [threading.Thread(target=click, args=(c,)) for c in clients]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert codes == [302] * 4
+    db.session.expire_all()
+    assert db.session.execute(select(func.count()).select_from(Campaign).where(Campaign.parent_id == flash_id)
+                              ).scalar_one() == 1
+    assert db.session.execute(select(func.count()).select_from(Notification)).scalar_one() == 1
+    assert len(live_offers(copy_of(flash_id, network.nord).id)) == 2
