@@ -1,0 +1,260 @@
+"""The PDF bilan d'envoi (§6.5, §8): header, per-medium table, then per medium the filtered vehicles
+with their reasons and the sent vehicles.
+
+Three layers, so that the layout and the speed are testable without a send in the database:
+``SendReportData`` (plain rows), ``send_report_parts`` (the HTML parts, cut for the engine) and
+``load_send_report`` (the rows of one run from the send models, scoped to one concession or the network,
+with one query per figure, never one per vehicle).
+"""
+from __future__ import annotations
+
+import datetime as dt
+import math
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from flask import current_app, render_template
+
+from .pdf import RenderResult, render_parts
+
+MIN_ROWS_PER_PART = 120   # below this a part's fixed cost (a WeasyPrint document) dominates
+MAX_ROWS_PER_PART = 600
+
+
+@dataclass
+class SentRow:
+    entry_number: str
+    status: str
+    make: str
+    family: str | None
+    version: str | None
+    colour: str | None
+    price: Decimal | None
+    mileage: int | None
+    photos: int | None
+    contact: str | None
+    phone: str | None
+
+
+@dataclass
+class FilteredRow:
+    entry_number: str
+    make: str
+    model: str
+    version: str | None
+    outcome_label: str
+    reasons: list[str]
+
+
+@dataclass
+class MediumReport:
+    name: str
+    list_codes: list[str]
+    sent_count: int
+    filtered_count: int
+    other_count: int = 0
+    filtered: list[FilteredRow] = field(default_factory=list)
+    sent: list[SentRow] = field(default_factory=list)
+
+
+@dataclass
+class SendReportData:
+    run_id: int
+    group_name: str
+    scope_label: str
+    started_at: dt.datetime
+    finished_at: dt.datetime | None
+    media: list[MediumReport]
+    generated_at: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.timezone.utc).replace(tzinfo=None))
+
+    @property
+    def sent_total(self) -> int:
+        return sum(m.sent_count for m in self.media)
+
+    @property
+    def filtered_total(self) -> int:
+        return sum(m.filtered_count for m in self.media)
+
+    @property
+    def other_total(self) -> int:
+        return sum(m.other_count for m in self.media)
+
+    @property
+    def row_count(self) -> int:
+        return sum(len(m.sent) + len(m.filtered) for m in self.media)
+
+
+def rows_per_part(total_rows: int, processes: int) -> int:
+    """Slice size: about two parts per process, within bounds (fewer parts = fewer half-empty pages)."""
+    wanted = math.ceil(total_rows / max(1, 2 * processes)) if total_rows else MIN_ROWS_PER_PART
+    return max(MIN_ROWS_PER_PART, min(MAX_ROWS_PER_PART, wanted))
+
+
+def _row_weight(row) -> float:
+    return 1 + 0.6 * max(0, len(getattr(row, "reasons", ())) - 1)
+
+
+def send_report_blocks(data: SendReportData, budget: int) -> list[list[dict]]:
+    """The report as parts of blocks, each part holding about ``budget`` rows.
+
+    A medium's tables are cut between parts where the budget runs out; the next part opens with the
+    medium's name and "(suite)", and the table header is repeated (in a part, WeasyPrint repeats
+    ``thead`` on every page itself).
+    """
+    parts: list[list[dict]] = [[{"kind": "cover"}]]
+    used = 10 + len(data.media)
+    current = parts[0]
+
+    def new_part():
+        nonlocal current, used
+        current = []
+        parts.append(current)
+        used = 0
+
+    for medium in data.media:
+        if used > budget * 0.85:
+            new_part()
+        current.append({"kind": "medium", "medium": medium, "continued": False})
+        used += 3
+        for kind, rows in (("filtered", medium.filtered), ("sent", medium.sent)):
+            block = {"kind": kind, "rows": [], "continued": False}
+            current.append(block)
+            used += 2
+            for row in rows:
+                if used >= budget:
+                    new_part()
+                    current.append({"kind": "medium", "medium": medium, "continued": True})
+                    block = {"kind": kind, "rows": [], "continued": True}
+                    current.append(block)
+                    used = 4
+                block["rows"].append(row)
+                used += _row_weight(row)
+    return parts
+
+
+def running_header(data: SendReportData) -> str:
+    from flask_babel import gettext as _
+
+    from backoffice.formatting import datetime as fdatetime
+
+    return _("%(group)s – Bilan d'envoi du %(when)s – %(scope)s", group=data.group_name,
+             when=fdatetime(data.started_at), scope=data.scope_label)
+
+
+def send_report_parts(data: SendReportData, processes: int = 1) -> list[str]:
+    """The HTML documents the engine renders, in order."""
+    from flask_babel import gettext as _
+
+    header = running_header(data)
+    title = _("Bilan d'envoi")
+    budget = rows_per_part(data.row_count, processes)
+    return [render_template("reports/send_report_part.html", blocks=blocks, report=data,
+                            running_header=header, title=title)
+            for blocks in send_report_blocks(data, budget)]
+
+
+def report_processes() -> int:
+    import os
+
+    return int(current_app.config.get("REPORT_PDF_PROCESSES") or os.cpu_count() or 1)
+
+
+def render_send_report(data: SendReportData, *, time_limit: float | None = None,
+                       processes: int | None = None, progress=None) -> RenderResult:
+    """The bilan d'envoi as PDF bytes (with the fetcher's log)."""
+    from flask_babel import gettext as _
+
+    processes = processes if processes is not None else report_processes()
+    parts = send_report_parts(data, processes)
+    return render_parts(parts, static_folder=current_app.static_folder, title=_("Bilan d'envoi"),
+                        time_limit=time_limit or current_app.config.get("REPORT_PDF_TIME_LIMIT", 300),
+                        processes=processes, progress=progress)
+
+
+# Loading from the send models ------------------------------------------------------------------------
+
+def load_send_report(run_id: int, concession_id: int | None = None) -> SendReportData:
+    """The rows of one run, for one concession (a dealer's bilan) or the whole network (None).
+
+    Counts are distinct vehicles per medium and outcome, computed from the recorded outcomes of the
+    scope, so a concession's PDF shows its own figures. One query for the counts, one for the filtered
+    vehicles, one for the sent ones, whatever the number of media.
+    """
+    from flask_babel import gettext as _
+    from sqlalchemy import func, select
+
+    from backoffice.extensions import db
+    from models.organisation import Concession, Filiale
+    from models.send import FILTERED_OUTCOMES, SENT, SendMedium, SendOutcome, SendRun
+    from models.vehicle import Vehicle
+
+    run = db.session.get(SendRun, run_id)
+    if run is None:
+        raise LookupError(f"send run {run_id} not found")
+    scope = [SendOutcome.run_id == run_id]
+    if concession_id is not None:
+        scope.append(SendOutcome.concession_id == concession_id)
+        concession = db.session.get(Concession, concession_id)
+        scope_label = _("Concession %(name)s", name=concession.name if concession else concession_id)
+    else:
+        scope_label = _("Tout le réseau")
+    filiale = db.session.execute(select(Filiale.name).limit(1)).scalar()
+    group_name = filiale or _("Groupe")
+
+    media = db.session.execute(select(SendMedium).where(SendMedium.run_id == run_id)
+                               .order_by(SendMedium.medium_name)).scalars().all()
+    counts: dict[tuple[int, str], int] = {}
+    for medium_id, outcome, n in db.session.execute(
+            select(SendOutcome.send_medium_id, SendOutcome.outcome, func.count(func.distinct(SendOutcome.vehicle_id)))
+            .where(*scope).group_by(SendOutcome.send_medium_id, SendOutcome.outcome)):
+        counts[(medium_id, outcome)] = n
+
+    outcome_labels = {"filtered_media": _("Filtré (média)"), "filtered_custom": _("Filtré (perso)")}
+    vehicle_cols = (Vehicle.entry_number, Vehicle.status, Vehicle.make, Vehicle.model, Vehicle.family,
+                    Vehicle.version, Vehicle.colour, Vehicle.sale_price_ttc, Vehicle.mileage, Vehicle.photo_count)
+    filtered: dict[int, dict[int, FilteredRow]] = {}
+    rows = db.session.execute(
+        select(SendOutcome.send_medium_id, SendOutcome.vehicle_id, SendOutcome.outcome, SendOutcome.reasons,
+               *vehicle_cols)
+        .join(Vehicle, Vehicle.id == SendOutcome.vehicle_id, isouter=True)
+        .where(*scope, SendOutcome.outcome.in_(FILTERED_OUTCOMES))
+        .order_by(SendOutcome.send_medium_id, Vehicle.entry_number, SendOutcome.id))
+    for r in rows:
+        by_vehicle = filtered.setdefault(r.send_medium_id, {})
+        reasons = [x for x in (r.reasons or "").split("\n") if x]
+        if r.vehicle_id in by_vehicle:  # the same vehicle filtered under two lists: reasons merged once
+            known = by_vehicle[r.vehicle_id].reasons
+            known.extend(x for x in reasons if x not in known)
+            continue
+        by_vehicle[r.vehicle_id] = FilteredRow(
+            entry_number=r.entry_number or f"#{r.vehicle_id}", make=r.make or "", model=r.model or "",
+            version=r.version, outcome_label=outcome_labels.get(r.outcome, r.outcome), reasons=reasons)
+
+    sent: dict[int, dict[int, SentRow]] = {}
+    rows = db.session.execute(
+        select(SendOutcome.send_medium_id, SendOutcome.vehicle_id, SendOutcome.contact_name,
+               SendOutcome.contact_phone, *vehicle_cols)
+        .join(Vehicle, Vehicle.id == SendOutcome.vehicle_id, isouter=True)
+        .where(*scope, SendOutcome.outcome == SENT)
+        .order_by(SendOutcome.send_medium_id, SendOutcome.rank, Vehicle.entry_number, SendOutcome.id))
+    for r in rows:
+        by_vehicle = sent.setdefault(r.send_medium_id, {})
+        if r.vehicle_id not in by_vehicle:
+            by_vehicle[r.vehicle_id] = SentRow(
+                entry_number=r.entry_number or f"#{r.vehicle_id}", status=r.status or "", make=r.make or "",
+                family=r.family, version=r.version, colour=r.colour, price=r.sale_price_ttc,
+                mileage=r.mileage, photos=r.photo_count, contact=r.contact_name, phone=r.contact_phone)
+
+    reports = []
+    for m in media:
+        sent_n = counts.get((m.id, SENT), 0)
+        filtered_n = sum(counts.get((m.id, o), 0) for o in FILTERED_OUTCOMES)
+        other_n = sum(n for (mid, o), n in counts.items() if mid == m.id and o != SENT and o not in FILTERED_OUTCOMES)
+        if concession_id is not None and not (sent_n or filtered_n or other_n):
+            continue  # a medium that decided nothing of this concession
+        reports.append(MediumReport(
+            name=m.medium_name, list_codes=[c.strip() for c in (m.list_codes or "").split(",") if c.strip()],
+            sent_count=sent_n, filtered_count=filtered_n, other_count=other_n,
+            filtered=list(filtered.get(m.id, {}).values()), sent=list(sent.get(m.id, {}).values())))
+    return SendReportData(run_id=run.id, group_name=group_name, scope_label=scope_label,
+                          started_at=run.started_at, finished_at=run.finished_at, media=reports)

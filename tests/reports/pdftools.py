@@ -1,0 +1,38 @@
+"""Reading PDFs back as a user would see them: text (pdftotext), images (pdfimages), pixels (pdftoppm)."""
+from __future__ import annotations
+
+import io
+import os
+import subprocess
+import tempfile
+
+
+def pdf_text(pdf: bytes, layout: bool = False) -> str:
+    args = ["pdftotext", "-enc", "UTF-8"] + (["-layout"] if layout else []) + ["-", "-"]
+    return subprocess.run(args, input=pdf, capture_output=True, check=True).stdout.decode("utf-8")
+
+
+def pdf_pages_text(pdf: bytes) -> list[str]:
+    """One string per page (pdftotext separates pages with form feeds)."""
+    pages = pdf_text(pdf).split("\f")
+    return pages[:-1] if pages and not pages[-1].strip() else pages
+
+
+def pdf_image_count(pdf: bytes) -> int:
+    with tempfile.NamedTemporaryFile(suffix=".pdf", delete=False) as handle:
+        handle.write(pdf)
+    try:
+        out = subprocess.run(["pdfimages", "-list", handle.name], capture_output=True, check=True, text=True).stdout
+    finally:
+        os.unlink(handle.name)
+    return max(0, len(out.strip().splitlines()) - 2)  # two header lines
+
+
+def page_is_blank(pdf: bytes, page: int = 1) -> bool:
+    """Render one page to PNG and tell whether every pixel is white."""
+    from PIL import Image
+
+    png = subprocess.run(["pdftoppm", "-f", str(page), "-l", str(page), "-r", "40", "-png", "-"],
+                         input=pdf, capture_output=True, check=True).stdout
+    image = Image.open(io.BytesIO(png)).convert("L")
+    return image.getextrema()[0] >= 250
