@@ -13,6 +13,7 @@ import threading
 import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from sqlalchemy import Float, and_, func, select, true
 from sqlalchemy.ext.compiler import compiles
@@ -123,6 +124,13 @@ def site_options(session, scope) -> list[SiteOption]:
 # Building blocks ------------------------------------------------------------------------------
 def _base_conditions(scope, destinations: Iterable[str], selection: Selection, today: dt.date) -> list:
     """Scope + destination(s) + statuses + selected site/concession, as the lists apply them."""
+    return list(_base_conditions_cached(scope, tuple(destinations), selection, today))
+
+
+# SQL expressions are immutable: the ones a dashboard needs are built once per (scope, selection,
+# day) and reused by its statements and by later views, instead of being rebuilt for each.
+@lru_cache(maxsize=256)
+def _base_conditions_cached(scope, destinations: tuple, selection: Selection, today: dt.date) -> tuple:
     params = dict(selection.params())
     params["destination"] = list(destinations)
     params["status"] = list(selection.statuses)
@@ -130,7 +138,7 @@ def _base_conditions(scope, destinations: Iterable[str], selection: Selection, t
     clause = scope.clause(Vehicle) if scope is not None else None
     if clause is not None:
         conds.append(clause)
-    return conds
+    return tuple(conds)
 
 
 def _filter_of(params: Mapping, today: dt.date):
@@ -237,6 +245,23 @@ def destination_figures(session, scope, destination: str, selection: Selection,
 
 
 def _bucket_query(session, conds, today, with_codes: bool = False) -> DestinationFigures:
+    columns = _bucket_columns(today, with_codes)
+    row = session.execute(select(*columns).select_from(Vehicle).where(*conds)).one()._mapping
+    counts = {param: {b.key: row[f"{param}__{i}"] or 0 for i, b in enumerate(buckets)}
+              for param, buckets in DISTRIBUTIONS}
+    codes_found: dict[str, dict] = {}
+    if with_codes:
+        codes_found = {param: {code: row[f"{param}__c{i}"] or 0 for i, code in enumerate(codes)}
+                       for param, codes in CODE_BREAKDOWNS.items()}
+        codes_found["energy"][None] = row["energy__null"] or 0
+    return DestinationFigures(total=row["total"] or 0, avg_stock_age=_float(row["stock_age"]),
+                              avg_price_age=_float(row["price_age"]), avg_score=_float(row["score"]),
+                              to_reprice=row["to_reprice"] or 0, counts=counts, codes=codes_found)
+
+
+@lru_cache(maxsize=8)
+def _bucket_columns(today: dt.date, with_codes: bool) -> tuple:
+    """The aggregate columns of the bucket statement (built once per day)."""
     columns = [
         func.count().label("total"),
         _avg(days_since(Vehicle.entry_date, today), Vehicle.entry_date.is_not(None)).label("stock_age"),
@@ -254,17 +279,7 @@ def _bucket_query(session, conds, today, with_codes: bool = False) -> Destinatio
                                               with_status=(param == "status")))
                 columns.append(func.count().filter(cond).label(f"{param}__c{i}"))
         columns.append(func.count().filter(Vehicle.energy.is_(None)).label("energy__null"))
-    row = session.execute(select(*columns).select_from(Vehicle).where(*conds)).one()._mapping
-    counts = {param: {b.key: row[f"{param}__{i}"] or 0 for i, b in enumerate(buckets)}
-              for param, buckets in DISTRIBUTIONS}
-    codes_found: dict[str, dict] = {}
-    if with_codes:
-        codes_found = {param: {code: row[f"{param}__c{i}"] or 0 for i, code in enumerate(codes)}
-                       for param, codes in CODE_BREAKDOWNS.items()}
-        codes_found["energy"][None] = row["energy__null"] or 0
-    return DestinationFigures(total=row["total"] or 0, avg_stock_age=_float(row["stock_age"]),
-                              avg_price_age=_float(row["price_age"]), avg_score=_float(row["score"]),
-                              to_reprice=row["to_reprice"] or 0, counts=counts, codes=codes_found)
+    return tuple(columns)
 
 
 def code_slices(figures: DestinationFigures, param: str) -> list[Slice]:
