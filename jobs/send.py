@@ -204,7 +204,8 @@ def _process_medium(send_medium_id: int) -> str:
         with open(staging, "wb") as fh:
             out = HashingWriter(fh)
             fault("disk_full", medium.code)
-            count = fmt.write(iter_feed_rows(_listing_rows(sent, rows, contacts), _base_url(medium)), medium, out)
+            count = fmt.write(iter_feed_rows(_listing_rows(sent, rows, contacts), _base_url(),
+                                             listing_base=medium.base_url or None), medium, out)
             fh.flush()
             os.fsync(fh.fileno())
         checksum = out.sha.hexdigest()
@@ -434,9 +435,10 @@ def target_path(medium, fmt) -> str:
     return str(folder / f"{medium.code}.{fmt.extension}")
 
 
-def _base_url(medium) -> str:
-    return (medium.base_url or current_app.config.get("FEED_PUBLIC_BASE_URL")
-            or os.environ.get("FEED_PUBLIC_BASE_URL") or "https://vo.example.fr")
+def _base_url() -> str:
+    """Our public address, for photo URLs (and listing links of media without a listing base)."""
+    return (current_app.config.get("FEED_PUBLIC_BASE_URL") or os.environ.get("FEED_PUBLIC_BASE_URL")
+            or "https://vo.example.fr")
 
 
 def idempotency_key(run_key: str, medium_code: str) -> str:

@@ -52,7 +52,8 @@ def labels() -> dict[str, dict[str, str]]:
             "body": {k: str(v) for k, v in BODY_CATEGORIES.items()}}
 
 
-def feed_row(r: dict, base_url: str, contact: tuple | None = None, names: dict | None = None) -> dict:
+def feed_row(r: dict, base_url: str, contact: tuple | None = None, names: dict | None = None,
+             listing_base: str | None = None) -> dict:
     """Normalise a loaded row into the fields every writer reads."""
     first = r.get("first_registration_date") or r.get("registration_date")
     address = ", ".join(p for p in (r.get("site_address"), " ".join(
@@ -71,7 +72,8 @@ def feed_row(r: dict, base_url: str, contact: tuple | None = None, names: dict |
         "dealership_name": f'{r.get("concession_name") or ""} – {r.get("site_name") or ""}'.strip(" –"),
         "dealership_address": address,
         "country": "FR",
-        "url": f"{base}/vo/{vid}",
+        # The listing link: the medium's base + our reference when it has one, else our public page.
+        "url": f"{listing_base}{r.get('concession_code')}-{r['entry_number']}" if listing_base else f"{base}/vo/{vid}",
         "images": [f"{base}/photos/{vid}/{i}.jpg" for i in range(1, (r.get("photo_count") or 0) + 1)],
         "gearbox_label": names["gearbox"].get(r.get("gearbox"), ""),
         "energy_label": names["energy"].get(r.get("energy"), ""),
@@ -82,9 +84,10 @@ def feed_row(r: dict, base_url: str, contact: tuple | None = None, names: dict |
     }
 
 
-def iter_feed_rows(rows: Iterable[dict], base_url: str, contacts: dict | None = None) -> Iterator[dict]:
+def iter_feed_rows(rows: Iterable[dict], base_url: str, contacts: dict | None = None,
+                   listing_base: str | None = None) -> Iterator[dict]:
     """Normalised rows in order; ``contacts`` maps vehicle id → (name, phone, email)."""
     contacts = contacts or {}
     names = labels()
     for r in rows:
-        yield feed_row(r, base_url, contacts.get(r["id"]), names)
+        yield feed_row(r, base_url, contacts.get(r["id"]), names, listing_base)
