@@ -24,12 +24,16 @@ from models.vehicle import DESTINATIONS, ENERGIES, STATUSES
 from reports.charts import BAR_COLOUR, NETWORK_COLOUR, Bar, column_chart, paired_column_chart, row_chart
 
 from .base import SecureBaseView, current_scope
+from .home import HOME_SECTIONS
 
 # Panels of the publication dashboard provided by other features (last send, next send, send
 # detail, history of send reports). Each is a callable ``(scope, selection) -> Markup`` or
 # ``-> (title, Markup)``; None or an empty Markup hides the panel. While no feature has added
 # one, the dashboard shows an empty state for sends.
 PUBLICATION_PANELS: list = []
+
+if (STOCK_READ, "remarketing/_home.html") not in HOME_SECTIONS:
+    HOME_SECTIONS.append((STOCK_READ, "remarketing/_home.html"))
 
 REPARTITION_LIMIT = 15  # makes and sites shown in a répartition chart (largest first)
 

@@ -183,3 +183,8 @@ def test_indicators_are_the_averages_of_the_selected_stock(stock, login):
     score = sum(v.score for v in retail) / len(retail)
     body = login(user).get("/remarketing/retail/").get_data(as_text=True)
     assert f"{score:.1f}".replace(".", ",") + " / 10" in body
+
+
+def test_the_home_page_leads_to_the_dashboards_of_those_who_read_the_stock(network, login):
+    assert 'data-testid="remarketing-home"' in login(network.vendeur_nord).get("/").get_data(as_text=True)
+    assert 'data-testid="remarketing-home"' not in login(network.validator).get("/").get_data(as_text=True)
