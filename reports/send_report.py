@@ -52,7 +52,7 @@ class MediumReport:
     list_codes: list[str]
     sent_count: int
     filtered_count: int
-    other_count: int = 0
+    other_count: int | None = 0   # None: not counted for this scope (the pages do not show it)
     filtered: list[FilteredRow] = field(default_factory=list)
     sent: list[SentRow] = field(default_factory=list)
 
@@ -76,7 +76,10 @@ class SendReportData:
         return sum(m.filtered_count for m in self.media)
 
     @property
-    def other_total(self) -> int:
+    def other_total(self) -> int | None:
+        """Not sent for another reason (deselected, not selected, limit); None when not counted."""
+        if any(m.other_count is None for m in self.media):
+            return None
         return sum(m.other_count for m in self.media)
 
     @property
@@ -176,85 +179,71 @@ def render_send_report(data: SendReportData, *, time_limit: float | None = None,
 def load_send_report(run_id: int, concession_id: int | None = None) -> SendReportData:
     """The rows of one run, for one concession (a dealer's bilan) or the whole network (None).
 
-    Counts are distinct vehicles per medium and outcome, computed from the recorded outcomes of the
-    scope, so a concession's PDF shows its own figures. One query for the counts, one for the filtered
-    vehicles, one for the sent ones, whatever the number of media.
+    The figures are the send pages' (views.sends.media_table): the medium's counters for the network,
+    ``models.send.medium_counts`` within the concession. Vehicles are listed as the pages list them: one
+    line per recorded outcome (vehicle × publication list), by rank then N° VO. One query for the figures,
+    one for the filtered vehicles, one for the sent ones, whatever the number of media.
     """
     from flask_babel import gettext as _
-    from sqlalchemy import func, select
+    from sqlalchemy import select
 
     from backoffice.extensions import db
     from models.organisation import Concession, Filiale
-    from models.send import FILTERED_OUTCOMES, SENT, SendMedium, SendOutcome, SendRun
+    from models.scope import Scope
+    from models.send import FILTERED_OUTCOMES, SENT, SendMedium, SendOutcome, SendRun, medium_counts
     from models.vehicle import Vehicle
 
     run = db.session.get(SendRun, run_id)
     if run is None:
         raise LookupError(f"send run {run_id} not found")
-    scope = [SendOutcome.run_id == run_id]
+    scope = Scope.network() if concession_id is None else Scope(frozenset({concession_id}))
     if concession_id is not None:
-        scope.append(SendOutcome.concession_id == concession_id)
         concession = db.session.get(Concession, concession_id)
         scope_label = _("Concession %(name)s", name=concession.name if concession else concession_id)
     else:
         scope_label = _("Tout le réseau")
-    filiale = db.session.execute(select(Filiale.name).limit(1)).scalar()
-    group_name = filiale or _("Groupe")
+    group_name = db.session.execute(select(Filiale.name).order_by(Filiale.id).limit(1)).scalar() or _("Groupe")
 
     media = db.session.execute(select(SendMedium).where(SendMedium.run_id == run_id)
                                .order_by(SendMedium.medium_name)).scalars().all()
-    counts: dict[tuple[int, str], int] = {}
-    for medium_id, outcome, n in db.session.execute(
-            select(SendOutcome.send_medium_id, SendOutcome.outcome, func.count(func.distinct(SendOutcome.vehicle_id)))
-            .where(*scope).group_by(SendOutcome.send_medium_id, SendOutcome.outcome)):
-        counts[(medium_id, outcome)] = n
+    counts = medium_counts(db.session, run_id, scope) if concession_id is not None else {}
 
     outcome_labels = {"filtered_media": _("Filtré (média)"), "filtered_custom": _("Filtré (perso)")}
     vehicle_cols = (Vehicle.entry_number, Vehicle.status, Vehicle.make, Vehicle.model, Vehicle.family,
                     Vehicle.version, Vehicle.colour, Vehicle.sale_price_ttc, Vehicle.mileage, Vehicle.photo_count)
-    filtered: dict[int, dict[int, FilteredRow]] = {}
-    rows = db.session.execute(
-        select(SendOutcome.send_medium_id, SendOutcome.vehicle_id, SendOutcome.outcome, SendOutcome.reasons,
-               *vehicle_cols)
-        .join(Vehicle, Vehicle.id == SendOutcome.vehicle_id, isouter=True)
-        .where(*scope, SendOutcome.outcome.in_(FILTERED_OUTCOMES))
-        .order_by(SendOutcome.send_medium_id, Vehicle.entry_number, SendOutcome.id))
-    for r in rows:
-        by_vehicle = filtered.setdefault(r.send_medium_id, {})
-        reasons = [x for x in (r.reasons or "").split("\n") if x]
-        if r.vehicle_id in by_vehicle:  # the same vehicle filtered under two lists: reasons merged once
-            known = by_vehicle[r.vehicle_id].reasons
-            known.extend(x for x in reasons if x not in known)
-            continue
-        by_vehicle[r.vehicle_id] = FilteredRow(
-            entry_number=r.entry_number or f"#{r.vehicle_id}", make=r.make or "", model=r.model or "",
-            version=r.version, outcome_label=outcome_labels.get(r.outcome, r.outcome), reasons=reasons)
+    order = (SendOutcome.send_medium_id, SendOutcome.rank.is_(None), SendOutcome.rank, Vehicle.entry_number,
+             SendOutcome.id)
+    filtered: dict[int, list[FilteredRow]] = {}
+    stmt = (select(SendOutcome.send_medium_id, SendOutcome.vehicle_id, SendOutcome.outcome, SendOutcome.reasons,
+                   *vehicle_cols)
+            .join(Vehicle, Vehicle.id == SendOutcome.vehicle_id)
+            .where(SendOutcome.run_id == run_id, SendOutcome.outcome.in_(FILTERED_OUTCOMES)).order_by(*order))
+    for r in db.session.execute(scope.filter(stmt, SendOutcome)):
+        filtered.setdefault(r.send_medium_id, []).append(FilteredRow(
+            entry_number=r.entry_number, make=r.make or "", model=r.model or "", version=r.version,
+            outcome_label=outcome_labels.get(r.outcome, r.outcome),
+            reasons=[x for x in (r.reasons or "").split("\n") if x]))
 
-    sent: dict[int, dict[int, SentRow]] = {}
-    rows = db.session.execute(
-        select(SendOutcome.send_medium_id, SendOutcome.vehicle_id, SendOutcome.contact_name,
-               SendOutcome.contact_phone, *vehicle_cols)
-        .join(Vehicle, Vehicle.id == SendOutcome.vehicle_id, isouter=True)
-        .where(*scope, SendOutcome.outcome == SENT)
-        .order_by(SendOutcome.send_medium_id, SendOutcome.rank, Vehicle.entry_number, SendOutcome.id))
-    for r in rows:
-        by_vehicle = sent.setdefault(r.send_medium_id, {})
-        if r.vehicle_id not in by_vehicle:
-            by_vehicle[r.vehicle_id] = SentRow(
-                entry_number=r.entry_number or f"#{r.vehicle_id}", status=r.status or "", make=r.make or "",
-                family=r.family, version=r.version, colour=r.colour, price=r.sale_price_ttc,
-                mileage=r.mileage, photos=r.photo_count, contact=r.contact_name, phone=r.contact_phone)
+    sent: dict[int, list[SentRow]] = {}
+    stmt = (select(SendOutcome.send_medium_id, SendOutcome.contact_name, SendOutcome.contact_phone, *vehicle_cols)
+            .join(Vehicle, Vehicle.id == SendOutcome.vehicle_id)
+            .where(SendOutcome.run_id == run_id, SendOutcome.outcome == SENT).order_by(*order))
+    for r in db.session.execute(scope.filter(stmt, SendOutcome)):
+        sent.setdefault(r.send_medium_id, []).append(SentRow(
+            entry_number=r.entry_number, status=r.status or "", make=r.make or "", family=r.family,
+            version=r.version, colour=r.colour, price=r.sale_price_ttc, mileage=r.mileage, photos=r.photo_count,
+            contact=r.contact_name, phone=r.contact_phone))
 
     reports = []
     for m in media:
-        sent_n = counts.get((m.id, SENT), 0)
-        filtered_n = sum(counts.get((m.id, o), 0) for o in FILTERED_OUTCOMES)
-        other_n = sum(n for (mid, o), n in counts.items() if mid == m.id and o != SENT and o not in FILTERED_OUTCOMES)
-        if concession_id is not None and not (sent_n or filtered_n or other_n):
-            continue  # a medium that decided nothing of this concession
+        if concession_id is None:
+            sent_n, filtered_n, other_n = m.sent_count, m.filtered_count, m.other_count
+        else:
+            c = counts.get(m.id, {"sent": 0, "filtered": 0})
+            sent_n, filtered_n, other_n = c["sent"], c["filtered"], None
         reports.append(MediumReport(
             name=m.medium_name, list_codes=[c.strip() for c in (m.list_codes or "").split(",") if c.strip()],
             sent_count=sent_n, filtered_count=filtered_n, other_count=other_n,
-            filtered=list(filtered.get(m.id, {}).values()), sent=list(sent.get(m.id, {}).values())))
+            filtered=filtered.get(m.id, []), sent=sent.get(m.id, [])))
     return SendReportData(run_id=run.id, group_name=group_name, scope_label=scope_label,
                           started_at=run.started_at, finished_at=run.finished_at, media=reports)
