@@ -78,6 +78,9 @@ def main() -> None:
     parser.add_argument("--offers", type=int, default=50_000)
     parser.add_argument("--concessions", type=int, default=2_000)
     parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--db", action="store_true",
+                        help="Also load the offers into a scratch SQLite database (or DATABASE_URL) and time "
+                             "the check on save as the app runs it (query + check).")
     args = parser.parse_args()
 
     spans = build_spans(args.offers, args.concessions)
@@ -104,6 +107,77 @@ def main() -> None:
     _, rbest, rmedian = timed(lambda: ConflictIndex(same_ref).check(probe), 20)
     print(f"check on save from the {len(same_ref):,} offers of one reference (what check_offer_conflicts "
           f"loads): best {rbest:.2f} ms, median {rmedian:.2f} ms")
+    if args.db:
+        bench_database(spans, args.concessions)
+
+
+def bench_database(spans, concessions: int) -> None:
+    """Time check_offer_conflicts (one query on the reference + the check) and the full load + scan."""
+    import tempfile
+
+    os.environ.setdefault("BACKOFFICE_INSTANCE_PATH", tempfile.mkdtemp(prefix="bench-campaigns-"))
+    from sqlalchemy import insert
+
+    from backoffice import create_app
+    from backoffice.extensions import db
+    from models import Concession, Filiale, Pole
+    from models.campaign import Campaign, Offer, campaign_concession, check_offer_conflicts, offer_spans
+
+    url = os.environ.get("DATABASE_URL") or "sqlite:///" + os.path.join(tempfile.mkdtemp(), "bench.sqlite3")
+    app = create_app("testing", SQLALCHEMY_DATABASE_URI=url)
+    with app.app_context():
+        db.drop_all()
+        db.create_all()
+        filiale = Filiale(name="Filiale")
+        pole = Pole(name="Pôle", filiale=filiale)
+        db.session.add(pole)
+        db.session.flush()
+        db.session.execute(insert(Concession), [{"id": i, "code": f"C{i:04d}", "name": f"C {i}", "pole_id": pole.id}
+                                                for i in range(1, concessions + 1)])
+        campaigns = {}
+        for s in spans:
+            campaigns.setdefault(s.campaign_id, s)
+        rows = []
+        for cid, s in campaigns.items():
+            is_master = s.concession_id is None
+            rows.append({"id": cid, "name": f"Campagne {cid}", "kind": "dealer" if s.owner == "dealer" else "flash",
+                         "concession_id": s.concession_id,
+                         "parent_id": None if is_master or s.owner == "dealer" else s.family_id,
+                         "start_date": s.campaign_start, "end_date": s.campaign_start + dt.timedelta(days=60),
+                         "state": "validated" if s.validated_at else "draft", "validated_at": s.validated_at})
+        db.session.execute(insert(Campaign), sorted(rows, key=lambda r: r["parent_id"] is not None))
+        db.session.execute(insert(campaign_concession), [
+            {"campaign_id": cid, "concession_id": c} for cid, s in campaigns.items() if s.concession_id is None
+            for c in s.targets])
+        db.session.execute(insert(Offer), [
+            {"id": s.offer_id, "campaign_id": s.campaign_id, "reference": s.reference, "label": s.reference,
+             "discount_kind": "amount", "discount_value": 100, "start_date": s.start, "end_date": s.end,
+             "origin": "filiale" if s.owner == "filiale" else "dealer"} for s in spans])
+        db.session.commit()
+        print(f"database ({db.engine.dialect.name}): {len(spans):,} offers in {len(campaigns):,} campaigns loaded")
+        rng = random.Random(3)
+        ids = [s.offer_id for s in rng.sample(spans, 50)]
+        times = []
+        for oid in ids:
+            offer = db.session.get(Offer, oid)
+            started = time.perf_counter()
+            check_offer_conflicts(db.session, offer)
+            times.append((time.perf_counter() - started) * 1000)
+        print(f"check on save with the database (query of the reference + check): "
+              f"median {statistics.median(times):.1f} ms, worst {max(times):.1f} ms over {len(ids)} offers")
+        started = time.perf_counter()
+        loaded = offer_spans(db.session)
+        load_ms = (time.perf_counter() - started) * 1000
+        _, scan_best, _ = timed(lambda: find_conflicts(loaded), 3)
+        print(f"calendar scan with the database (every offer of the network): load {load_ms:.0f} ms + scan "
+              f"{scan_best:.0f} ms")
+        month = (dt.date(2026, 3, 1), dt.date(2026, 3, 31))
+        started = time.perf_counter()
+        loaded = offer_spans(db.session, period=month)
+        load_ms = (time.perf_counter() - started) * 1000
+        _, scan_best, _ = timed(lambda: find_conflicts(loaded), 3)
+        print(f"calendar of one month with the database ({len(loaded):,} offers): load {load_ms:.0f} ms + scan "
+              f"{scan_best:.0f} ms")
 
 
 if __name__ == "__main__":

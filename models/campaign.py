@@ -27,7 +27,7 @@ from decimal import Decimal
 
 from flask_babel import gettext, lazy_gettext as _l
 from sqlalchemy import (Boolean, Column, Date, DateTime, ForeignKey, Index, Integer, Numeric, String,
-                        Table, Text, UniqueConstraint, false, insert, or_, select)
+                        Table, Text, UniqueConstraint, false, func, insert, or_, select)
 from sqlalchemy.orm import Mapped, mapped_column, relationship, selectinload
 
 from backoffice.extensions import db
@@ -632,8 +632,14 @@ def validate_campaign(session, campaign: Campaign, user, now: dt.datetime | None
 
 
 # Conflicts: plain data for models.campaign_rules ---------------------------------------------------------
-def offer_spans(session, campaign_ids=None, references=None) -> list[rules.OfferSpan]:
-    """Live offers as ``OfferSpan`` rows for conflict detection (one query, plus one for flash targets)."""
+def offer_spans(session, campaign_ids=None, references=None, concession_id: int | None = None,
+                period: tuple[dt.date, dt.date] | None = None) -> list[rules.OfferSpan]:
+    """Live offers as ``OfferSpan`` rows for conflict detection (one query, plus one for flash targets).
+
+    ``concession_id`` keeps what can conflict for that concession (its campaigns and the filiale's
+    flashes); ``period`` keeps the offers touching it, widened once to the offers those overlap so that a
+    conflict with an offer just outside the period is still found.
+    """
     stmt = (select(Offer.id, Offer.campaign_id, Offer.reference, Offer.start_date.label("offer_start"),
                    Offer.end_date.label("offer_end"), Campaign.kind, Campaign.concession_id, Campaign.parent_id,
                    Campaign.start_date.label("campaign_start"), Campaign.validated_at)
@@ -642,33 +648,44 @@ def offer_spans(session, campaign_ids=None, references=None) -> list[rules.Offer
         stmt = stmt.where(Offer.campaign_id.in_(campaign_ids))
     if references is not None:
         stmt = stmt.where(Offer.reference.in_(references))
+    if concession_id is not None:
+        stmt = stmt.where(or_(Campaign.concession_id == concession_id, Campaign.concession_id.is_(None)))
+    if period is not None:
+        first, last = period
+        touching = stmt.where(Offer.end_date >= first, Offer.start_date <= last).subquery()
+        bounds = session.execute(select(func.min(touching.c.offer_start), func.max(touching.c.offer_end))).one()
+        if bounds[0] is not None:
+            first, last = min(first, bounds[0]), max(last, bounds[1])
+        stmt = stmt.where(Offer.end_date >= first, Offer.start_date <= last)
     rows = session.execute(stmt).all()
     masters = {r.campaign_id for r in rows if r.concession_id is None}
-    targets = master_targets(session, masters)
-    spans = []
-    for r in rows:
-        spans.append(rules.OfferSpan(
-            offer_id=r.id, campaign_id=r.campaign_id, reference=r.reference, start=r.offer_start,
-            end=r.offer_end, owner=rules.owner_of(r.kind), concession_id=r.concession_id,
-            targets=targets.get(r.campaign_id, frozenset()) if r.concession_id is None else frozenset(),
-            family_id=r.parent_id or r.campaign_id, campaign_start=r.campaign_start,
-            validated_at=r.validated_at))
-    return spans
+    targets = master_targets(session, masters, concession_id)
+    empty = frozenset()
+    owner = rules.owner_of
+    return [rules.OfferSpan(r.id, r.campaign_id, r.reference, r.offer_start, r.offer_end, owner(r.kind),
+                            r.concession_id, targets.get(r.campaign_id, empty) if r.concession_id is None else empty,
+                            r.parent_id or r.campaign_id, r.campaign_start, r.validated_at)
+            for r in rows]
 
 
-def master_targets(session, master_ids) -> dict[int, frozenset[int]]:
-    """Target concessions of filiale flashes (direct and through pôles), in two queries."""
+def master_targets(session, master_ids, concession_id: int | None = None) -> dict[int, frozenset[int]]:
+    """Target concessions of filiale flashes (direct and through pôles), in two queries; only
+    ``concession_id`` when given."""
     if not master_ids:
         return {}
     ids = sorted(master_ids)
     found: dict[int, set[int]] = {i: set() for i in ids}
-    for cid, conc in session.execute(select(campaign_concession.c.campaign_id, campaign_concession.c.concession_id)
-                                     .where(campaign_concession.c.campaign_id.in_(ids))):
-        found[cid].add(conc)
-    for cid, conc in session.execute(select(campaign_pole.c.campaign_id, Concession.id)
-                                     .join(Concession, Concession.pole_id == campaign_pole.c.pole_id)
-                                     .where(campaign_pole.c.campaign_id.in_(ids))):
-        found[cid].add(conc)
+    direct = select(campaign_concession.c.campaign_id, campaign_concession.c.concession_id).where(
+        campaign_concession.c.campaign_id.in_(ids))
+    via_poles = (select(campaign_pole.c.campaign_id, Concession.id)
+                 .join(Concession, Concession.pole_id == campaign_pole.c.pole_id)
+                 .where(campaign_pole.c.campaign_id.in_(ids)))
+    if concession_id is not None:
+        direct = direct.where(campaign_concession.c.concession_id == concession_id)
+        via_poles = via_poles.where(Concession.id == concession_id)
+    for stmt in (direct, via_poles):
+        for cid, conc in session.execute(stmt):
+            found[cid].add(conc)
     return {k: frozenset(v) for k, v in found.items()}
 
 
@@ -679,7 +696,7 @@ def conflicts_for_offers(session, spans_scope) -> dict[int, list[rules.Conflict]
 
 def check_offer_conflicts(session, offer: Offer) -> list[rules.Conflict]:
     """Conflicts an offer has at save time: loads only the live offers of its reference."""
-    spans = offer_spans(session, references=[offer.reference])
+    spans = offer_spans(session, references=[offer.reference], concession_id=offer.campaign.concession_id)
     own = next((s for s in spans if s.offer_id == offer.id), None)
     if own is None:   # a deleted or not yet flushed offer: nothing to check
         return []

@@ -162,3 +162,15 @@ def test_check_on_save_finds_the_dealer_campaign_and_names_the_winner(network):
     copy_id = result.copy_ids[network.nord.id]
     assert {c.other_campaign_id for c in conflicts} == {flash.id, copy_id}
     assert {c.winner_campaign_id for c in conflicts} == {promo.id}
+
+
+def test_offer_spans_of_a_period_include_offers_just_outside_that_overlap(network):
+    from models.campaign import offer_spans
+
+    sent_flash(network)   # March
+    april = dealer_campaign(network, network.nord, network.cdv_nord, references=("CLIO-V",),
+                            start=dt.date(2026, 3, 25), end=dt.date(2026, 4, 10), name="Fin mars-avril")
+    spans = offer_spans(db.session, period=(dt.date(2026, 4, 1), dt.date(2026, 4, 30)))
+    assert {s.campaign_id for s in spans} >= {april.id}
+    assert any(s.reference == "CLIO-V" and s.campaign_id != april.id for s in spans)   # the March flash
+    assert offer_spans(db.session, period=(dt.date(2026, 6, 1), dt.date(2026, 6, 30))) == []
