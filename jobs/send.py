@@ -153,16 +153,20 @@ def send_medium_job(send_medium_id: int, _final_attempt: bool | None = None) -> 
     if sm.status == PUBLISHING and _recover_publishing(sm):
         return DONE
     final_attempt = _is_final_attempt() if _final_attempt is None else _final_attempt
-    db.session.execute(update(SendMedium).where(SendMedium.id == sm.id).values(
-        status=RUNNING, attempts=SendMedium.attempts + 1, started_at=utcnow(), message=None))
+    attempt = db.session.execute(update(SendMedium).where(SendMedium.id == sm.id).values(
+        status=RUNNING, attempts=SendMedium.attempts + 1, started_at=utcnow(), message=None)
+        .returning(SendMedium.attempts)).scalar_one()
     db.session.commit()
     try:
-        result = _process_medium(send_medium_id)
+        result = _process_medium(send_medium_id, attempt)
     except Exception as exc:
         db.session.rollback()
         message = _failure_message(exc)
         state = FAILED if final_attempt else PENDING
-        db.session.execute(update(SendMedium).where(SendMedium.id == send_medium_id).values(
+        # Only this attempt's own state is changed: a newer attempt may own the row by now.
+        db.session.execute(update(SendMedium).where(
+            SendMedium.id == send_medium_id, SendMedium.attempts == attempt,
+            SendMedium.status.in_((RUNNING, PUBLISHING))).values(
             status=state, message=message, finished_at=utcnow() if state == FAILED else None))
         db.session.commit()
         finalize_run(db.session.get(SendMedium, send_medium_id).run_id)
@@ -177,7 +181,7 @@ def _failure_message(exc: Exception) -> str:
     return f"{type(exc).__name__}: {exc}"[:2000]
 
 
-def _process_medium(send_medium_id: int) -> str:
+def _process_medium(send_medium_id: int, attempt: int) -> str:
     from models.publication import Medium
 
     sm = db.session.get(SendMedium, send_medium_id)
@@ -213,7 +217,19 @@ def _process_medium(send_medium_id: int) -> str:
         Path(staging).unlink(missing_ok=True)
         raise
 
-    # 2. The report rows of this medium (replacing those of a failed earlier attempt).
+    # 2. Still ours? A worker killed with -9 can leave its work horse running: when it wakes up after
+    # a newer attempt took over, it must neither touch the report nor publish. The conditional
+    # UPDATE also locks the row until this attempt's commit.
+    if not db.session.execute(update(SendMedium).where(
+            SendMedium.id == sm.id, SendMedium.attempts == attempt, SendMedium.status == RUNNING)
+            .values(status=RUNNING)).rowcount:
+        db.session.rollback()
+        Path(staging).unlink(missing_ok=True)
+        log.warning("send medium %s: attempt %s superseded by a newer one, nothing published", sm.id, attempt)
+        return "superseded"
+    db.session.refresh(sm)
+
+    # 3. The report rows of this medium (replacing those of a failed earlier attempt).
     _record_outcomes(sm, decisions, contacts)
     codes = sorted({c for c in subscriptions.values() if c})
     sm.list_codes = ", ".join(codes)
@@ -223,7 +239,7 @@ def _process_medium(send_medium_id: int) -> str:
     previous = previous_listing_count(medium.id, run.id)
     sm.previous_count = previous
 
-    # 3. The shrink guard.
+    # 4. The shrink guard.
     reason = shrink_hold_reason(previous, count)
     if reason:
         sm.status, sm.message, sm.pending_path, sm.pending_checksum = HELD, reason, staging, checksum
@@ -232,7 +248,7 @@ def _process_medium(send_medium_id: int) -> str:
         log.warning("send %s: medium %s held: %s", run.id, medium.code, reason)
         return HELD
 
-    # 4. Publish: say so first (with the checksum), then deliver, then record it.
+    # 5. Publish: say so first (with the checksum), then deliver, then record it.
     sm.status, sm.pending_path, sm.pending_checksum = PUBLISHING, staging, checksum
     db.session.commit()
     fault("before_publish", medium.code)

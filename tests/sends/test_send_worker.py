@@ -106,6 +106,21 @@ def test_a_send_runs_on_a_real_worker_and_matches_the_engine(app, network, facto
     assert len(parse_feed("mobile_de_csv", data)) == 5      # the car without gearbox: filtered, not sent
 
 
+def children(pid):
+    try:
+        return [int(p) for p in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    except FileNotFoundError:
+        return []
+
+
+def alive(pid):
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except FileNotFoundError:
+        return False
+    return "State:\tZ" not in status
+
+
 def test_a_worker_killed_mid_medium_leaves_the_previous_feed_and_the_retry_publishes_once(
         app, network, factories, publication, feed_folder, redis_queue):
     from rq import Queue
@@ -121,7 +136,7 @@ def test_a_worker_killed_mid_medium_leaves_the_previous_feed_and_the_retry_publi
     db.session.commit()
 
     run_id = start_send()
-    proc = flask_worker(worker_env(app, feed_folder, SEND_FAULTS="slow=EDEN:120"), burst=False)
+    proc = flask_worker(worker_env(app, feed_folder, SEND_FAULTS="slow=EDEN:6"), burst=False)
     deadline = time.time() + 60
     while True:   # wait until the worker is inside the medium's job
         fresh()
@@ -131,7 +146,8 @@ def test_a_worker_killed_mid_medium_leaves_the_previous_feed_and_the_retry_publi
         assert time.time() < deadline, "the worker never started the medium"
         time.sleep(0.2)
     time.sleep(0.5)
-    os.killpg(proc.pid, signal.SIGKILL)
+    horses = children(proc.pid)
+    os.kill(proc.pid, signal.SIGKILL)          # kill -9 of the worker: its work horse lives on, asleep
     proc.wait(timeout=10)
 
     assert feed.read_bytes() == before                    # the portal still has the previous feed
@@ -144,11 +160,29 @@ def test_a_worker_killed_mid_medium_leaves_the_previous_feed_and_the_retry_publi
     fresh()
     sm = db.session.execute(select(SendMedium).where(SendMedium.run_id == run_id)).scalar_one()
     assert sm.status == DONE and sm.attempts == 2
+    published = db.session.execute(select(PublishedFeed).where(PublishedFeed.send_medium_id == sm.id)).scalar_one()
+    after_retry = feed.read_bytes()
+    assert "99999" in {x["mileage_km"] for x in parse_feed("generic_csv", after_retry)}
+    assert db.session.get(SendRun, run_id).status == DONE
+
+    # The orphaned work horse of the killed attempt wakes up: it must not publish or touch the report.
+    deadline = time.time() + 60
+    while any(alive(h) for h in horses) and time.time() < deadline:
+        time.sleep(0.3)
+    for h in horses:
+        if alive(h):
+            os.kill(h, signal.SIGKILL)
+    assert horses, "the killed worker had a work horse"
+    horse_log = proc.stdout.read().decode(errors="replace")   # every writer is gone: reads to the end
+    assert "superseded by a newer one, nothing published" in horse_log, horse_log[-3000:]
+    fresh()
     assert db.session.execute(select(func.count()).select_from(PublishedFeed)
                               .where(PublishedFeed.send_medium_id == sm.id)).scalar_one() == 1
-    listings = parse_feed("generic_csv", feed.read_bytes())
-    assert "99999" in {x["mileage_km"] for x in listings}
-    assert db.session.get(SendRun, run_id).status == DONE
+    assert feed.read_bytes() == after_retry
+    assert db.session.get(SendMedium, sm.id).status == DONE
+    import hashlib
+    assert hashlib.sha256(after_retry).hexdigest() == published.checksum
+
     # Asking again for the same run is a no-op: nothing published twice.
     mtime = feed.stat().st_mtime_ns
     from jobs.send import enqueue_pending_media
