@@ -33,6 +33,7 @@ def test_filiale_sends_a_flash_and_the_cdv_of_nord_works_on_it(page, network):
     page.fill("input[name=month]", month.strftime("%Y-%m"))
     page.click("[data-testid=campaign-create]")
     page.click("[data-testid=offer-add]")
+    page.wait_for_selector("[data-testid=offer-form]")
     for reference, label, discount, share in (("CLIO V", "Clio V remise flash", "1500", "500"),
                                               ("CAPTUR", "Captur remise flash", "1000", "300")):
         page.fill("input[name=reference]", reference)
@@ -40,9 +41,11 @@ def test_filiale_sends_a_flash_and_the_cdv_of_nord_works_on_it(page, network):
         page.fill("input[name=discount_value]", discount)
         page.fill("input[name=network_share]", share)
         page.click("[data-testid=offer-save-again]" if reference == "CLIO V" else "[data-testid=offer-save]")
+        page.wait_for_selector(f"text=Offre {reference} ajoutée.")
     assert page.locator("[data-testid=offer-row]").count() == 2
     page.select_option("[data-testid=targets-concessions]", label="Concession du Nord")
     page.click("[data-testid=targets-save]")
+    page.wait_for_selector("text=Concessions et pôles destinataires enregistrés.")
     page.click("[data-testid=flash-send]")
     page.wait_for_selector("text=Flash envoyé : 2 offre(s) à 1 concession(s)")
     page.artifact("campaign-01-filiale-flash-sent")
@@ -68,10 +71,12 @@ def test_filiale_sends_a_flash_and_the_cdv_of_nord_works_on_it(page, network):
 
     # Add an offer of the dealer's own, then validate the month.
     page.click("[data-testid=offer-add]")
+    page.wait_for_selector("[data-testid=offer-form]")
     page.fill("input[name=reference]", "ARKANA")
     page.fill("input[name=label]", "Arkana offre concession")
     page.fill("input[name=discount_value]", "1200")
     page.click("[data-testid=offer-save]")
+    page.wait_for_selector("text=Offre ARKANA ajoutée.")
     added = page.locator("[data-testid=offer-row][data-reference='ARKANA']")
     assert "origin-dealer" in added.get_attribute("class")
     page.click("[data-testid=campaign-validate]")
@@ -81,6 +86,7 @@ def test_filiale_sends_a_flash_and_the_cdv_of_nord_works_on_it(page, network):
 
     # The history of the Clio offer: filiale content violet, dealer change green.
     page.locator("[data-testid=offer-row][data-reference='CLIO V'] [data-testid=offer-history]").click()
+    page.wait_for_selector("[data-testid=history]")
     sides = [page.locator("[data-testid=history-row]").nth(i).get_attribute("data-side")
              for i in range(page.locator("[data-testid=history-row]").count())]
     assert "dealer" in sides and "filiale" in sides
@@ -88,6 +94,7 @@ def test_filiale_sends_a_flash_and_the_cdv_of_nord_works_on_it(page, network):
 
     # The calendar: the Clio offer conflicts with "Portes ouvertes Nord", which takes precedence.
     page.goto(base + f"/campaigns/calendar/?month={month:%Y-%m}")
+    page.wait_for_selector("[data-testid=conflicts]")
     conflicted = page.locator("[data-testid=calendar-row][data-conflict=yes]")
     assert conflicted.count() == 2
     winners = page.locator("[data-testid=conflict-winner]").all_inner_texts()
