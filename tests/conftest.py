@@ -50,8 +50,14 @@ def app():
 
 def _empty_tables():
     if db.engine.dialect.name == "postgresql":
-        names = ", ".join(f'"{t.name}"' for t in db.metadata.sorted_tables)
-        db.session.execute(db.text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+        # One query finds the tables a test filled; truncating only those keeps PostgreSQL runs fast.
+        probes = " UNION ALL ".join(f"SELECT '{t.name}' WHERE EXISTS (SELECT 1 FROM \"{t.name}\")"
+                                    for t in db.metadata.sorted_tables)
+        filled = {row[0] for row in db.session.execute(db.text(probes))}
+        # DELETE rather than TRUNCATE: TRUNCATE swaps files and syncs them, far slower on small tables.
+        for table in reversed(db.metadata.sorted_tables):
+            if table.name in filled:
+                db.session.execute(table.delete())
     else:
         for table in reversed(db.metadata.sorted_tables):
             db.session.execute(table.delete())
