@@ -109,10 +109,9 @@ class ReportsView(SecureBaseView):
         from models.campaign import get_campaign_or_404
 
         campaign = get_campaign_or_404(current_user, campaign_id)
-        allowed = None
-        if campaign.concession_id is not None:  # a concession's copy or own campaign: that concession only
-            allowed = {campaign.concession_id}
-        return self._start(CAMPAIGN_SUMMARY, campaign.id, requested_concession(allowed))
+        # A concession's copy or own campaign is that concession's summary, whoever asks (one file);
+        # a master flash (network users only) is the network's.
+        return self._start(CAMPAIGN_SUMMARY, campaign.id, campaign.concession_id)
 
     def _start(self, report, object_id, concession_id):
         try:
