@@ -132,14 +132,14 @@ def dealer_managers(concession_ids) -> dict[int, list[User]]:
     return dict(found)
 
 
-def conflicts_among(references, user):
-    """Conflicts of the offers with these references, among the campaigns ``user`` may see:
-    offer id → [Conflict] (one query for the offers, the rule in models.campaign_rules)."""
+def conflicts_among(references, user, period=None):
+    """Conflicts of the offers with these references (touching ``period``), among the campaigns ``user``
+    may see: offer id → [Conflict] (the offers loaded in one query, the rule in models.campaign_rules)."""
     references = sorted(set(references))
     if not references:
         return {}
     visible = set(db.session.execute(visible_campaign_ids(user)).scalars())
-    spans = [s for s in offer_spans(db.session, references=references) if s.campaign_id in visible]
+    spans = [s for s in offer_spans(db.session, references=references, period=period) if s.campaign_id in visible]
     return rules.find_conflicts(spans)
 
 
@@ -158,7 +158,7 @@ def conflict_campaigns(conflicts, offer_ids) -> dict[int, Campaign]:
 def save_time_conflicts(offer: Offer, user) -> list[tuple[Campaign, Campaign]]:
     """Conflicts the saved offer has with offers of other campaigns the user may see:
     [(other campaign, campaign that takes precedence)]."""
-    spans = offer_spans(db.session, references=[offer.reference])
+    spans = offer_spans(db.session, references=[offer.reference], period=(offer.start_date, offer.end_date))
     visible = set(db.session.execute(visible_campaign_ids(user)).scalars())
     mine = [s for s in spans if s.offer_id == offer.id]
     if not mine:
@@ -277,7 +277,8 @@ class CampaignView(SecureBaseView):
             ids = [o.source_offer_id for o in offers if o.source_offer_id]
             if ids:
                 sources = {o.id: o for o in db.session.execute(select(Offer).where(Offer.id.in_(ids))).scalars()}
-        conflicts = conflicts_among([o.reference for o in offers], current_user)
+        conflicts = conflicts_among([o.reference for o in offers], current_user,
+                                    period=(campaign.start_date, campaign.end_date))
         named = conflict_campaigns(conflicts, [o.id for o in offers])
         context = dict(
             campaign=campaign, offers=offers, deleted=deleted, sources=sources,
@@ -621,7 +622,7 @@ class CalendarView(SecureBaseView):
         total = db.session.execute(select(db.func.count()).select_from(base.subquery())).scalar_one()
         rows = db.session.execute(base.order_by(*order).limit(TIMELINE_PAGE_SIZE)
                                   .offset((page - 1) * TIMELINE_PAGE_SIZE)).all()
-        conflicts = conflicts_among([o.reference for o, _c in rows], current_user)
+        conflicts = conflicts_among([o.reference for o, _c in rows], current_user, period=(month, month_end))
         named = conflict_campaigns(conflicts, [o.id for o, _c in rows])
         days = [month + dt.timedelta(days=i) for i in range((month_end - month).days + 1)]
         # Month grid: weeks of 7 days (Monday first), each day with the offers running that day.
