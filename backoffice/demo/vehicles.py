@@ -101,7 +101,8 @@ def vehicle_row(rng, today, concession_id, site_id, location_id, number, sold=Fa
     age_years = min(12, max(0, int(rng.expovariate(1 / 4))))
     first_reg = today - dt.timedelta(days=365 * age_years + rng.randint(30, 330))
     mileage = max(5, int(age_years * rng.gauss(14000, 5000) + rng.randint(0, 8000)))
-    value = new_price * (0.82 ** max(age_years, 0.5)) * (1 - min(mileage, 250000) / 900000)
+    # Market value: -13 %/year with a floor at a fifth of the new price, less for high mileage.
+    value = new_price * max(0.2, 0.87 ** max(age_years, 0.5)) * (1 - min(mileage, 250000) / 900000)
     price = Decimal(int(max(2500, value) / 100) * 100 - 10)
     stock_days = int(rng.expovariate(1 / 70))
     entry = today - dt.timedelta(days=min(stock_days, 400))
