@@ -110,15 +110,34 @@ class SiteOption:
     concession_name: str
 
 
-def site_options(session, scope) -> list[SiteOption]:
-    """Sites the scope may see with their concession, for the selector (one statement)."""
+def site_options(session, scope, concession_id: int | None = None, site_id: int | None = None) -> list[SiteOption]:
+    """Sites the selector offers, with their concession (one statement).
+
+    A dealer's scope: all its sites. Network-wide (up to 2,000 concessions): only the sites of the
+    concession asked for, or of the site asked for; none when nothing is selected."""
     stmt = (select(Site.id, Site.name, Concession.id, Concession.name)
             .join(Concession, Concession.id == Site.concession_id)
             .order_by(Concession.name, Site.name))
-    clause = scope.clause(Site)
+    if scope.is_network:
+        if site_id is not None:
+            stmt = stmt.where(Site.concession_id == select(Site.concession_id).where(Site.id == site_id)
+                              .scalar_subquery())
+        elif concession_id is not None:
+            stmt = stmt.where(Site.concession_id == concession_id)
+        else:
+            return []
+    else:
+        stmt = stmt.where(scope.clause(Site))
+    return [SiteOption(*row) for row in session.execute(stmt)]
+
+
+def concession_options(session, scope) -> list[tuple[int, str]]:
+    """(id, name) of the concessions the scope may see, by name (one statement)."""
+    stmt = select(Concession.id, Concession.name).order_by(Concession.name)
+    clause = scope.clause(Concession)
     if clause is not None:
         stmt = stmt.where(clause)
-    return [SiteOption(*row) for row in session.execute(stmt)]
+    return [(cid, name) for cid, name in session.execute(stmt)]
 
 
 # Building blocks ------------------------------------------------------------------------------
@@ -350,5 +369,9 @@ def site_breakdown(session, scope, destination: str, selection: Selection, today
             .order_by(n.desc(), Vehicle.site_id))
     if limit:
         stmt = stmt.limit(limit)
-    return [Slice(site_id, site_names.get(site_id, str(site_id)), count)
-            for site_id, count in session.execute(stmt)]
+    rows = session.execute(stmt).all()
+    missing = [site_id for site_id, _n in rows if site_id not in site_names]
+    if missing:  # network-wide the selector does not hold every site: name the few shown
+        named = session.execute(select(Site.id, Site.name).where(Site.id.in_(missing))).all()
+        site_names = {**site_names, **dict(named)}
+    return [Slice(site_id, site_names.get(site_id, str(site_id)), count) for site_id, count in rows]

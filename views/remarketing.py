@@ -44,45 +44,61 @@ def today() -> dt.date:
 
 
 class Selector:
-    """The site/concession selector and status filter of a request, checked against the scope."""
+    """The site/concession selector and status filter of a request, checked against the scope.
+
+    Values: ``all``, ``c<concession id>``, ``s<site id>`` (parameter ``where``); links coming from the
+    stock lists may carry ``site=`` / ``concession=`` instead."""
 
     def __init__(self, scope, args):
-        self.options = si.site_options(db.session, scope)
         self.error = None
+        kind, ident = self._parse(args)
+        self.options = si.site_options(db.session, scope, concession_id=ident if kind == "c" else None,
+                                       site_id=ident if kind == "s" else None)
+        if scope.is_network:  # thousands of sites: concessions first, then the sites of the chosen one
+            self.concession_choices = si.concession_options(db.session, scope)
+        else:
+            seen: dict[int, str] = {}
+            for option in self.options:
+                seen.setdefault(option.concession_id, option.concession_name)
+            self.concession_choices = list(seen.items())
         concession_id = site_id = None
-        raw = (args.get("where") or "").strip()
-        if not raw:  # links from the stock lists carry site= / concession= directly
-            if args.get("site"):
-                raw = f"s{args.get('site')}"
-            elif args.get("concession"):
-                raw = f"c{args.get('concession')}"
-        if raw and raw != "all":
-            kind, _sep, ident = raw[0], None, raw[1:]
-            try:
-                ident = int(ident)
-            except ValueError:
-                ident = None
-            sites = {o.id for o in self.options}
-            concessions = {o.concession_id for o in self.options}
-            if kind == "s" and ident in sites:
-                site_id = ident
-            elif kind == "c" and ident in concessions:
-                concession_id = ident
-            else:
-                # Same answer for a site that does not exist and one outside the scope.
-                self.error = _("Ce site ou cette concession n'existe pas : tous vos sites sont affichés.")
+        if kind == "s" and ident in {o.id for o in self.options}:
+            site_id = ident
+        elif kind == "c" and ident in {cid for cid, _name in self.concession_choices}:
+            concession_id = ident
+        elif kind is not None:
+            # Same answer for a site that does not exist and one outside the scope.
+            self.error = _("Ce site ou cette concession n'existe pas : tous vos sites sont affichés.")
         self.value = (f"s{site_id}" if site_id else f"c{concession_id}" if concession_id else "all")
         self.selection = si.Selection(concession_id=concession_id, site_id=site_id,
                                       statuses=si.parse_statuses(args))
 
+    @staticmethod
+    def _parse(args):
+        raw = (args.get("where") or "").strip()
+        if not raw:
+            if args.get("site"):
+                raw = f"s{args.get('site')}"
+            elif args.get("concession"):
+                raw = f"c{args.get('concession')}"
+        if not raw or raw == "all":
+            return None, None
+        try:
+            return raw[0], int(raw[1:])
+        except ValueError:
+            return raw[0], None
+
     @property
     def concessions(self):
-        """Options grouped by concession: [(concession id, name, [sites])]."""
-        groups: dict[int, tuple] = {}
+        """Options grouped by concession: [(concession id, name, [sites])]; sites may be empty."""
+        sites: dict[int, list] = {}
         for option in self.options:
-            groups.setdefault(option.concession_id, (option.concession_id, option.concession_name, []))[2] \
-                .append(option)
-        return list(groups.values())
+            sites.setdefault(option.concession_id, []).append(option)
+        return [(cid, name, sites.get(cid, [])) for cid, name in self.concession_choices]
+
+    @property
+    def site_names(self) -> dict[int, str]:
+        return {o.id: o.name for o in self.options}
 
     @property
     def label(self) -> str:
@@ -90,8 +106,9 @@ class Selector:
         for option in self.options:
             if sel.site_id == option.id:
                 return f"{option.concession_name} – {option.name}"
-            if sel.site_id is None and sel.concession_id == option.concession_id:
-                return option.concession_name
+        for cid, name in self.concession_choices:
+            if sel.site_id is None and sel.concession_id == cid:
+                return name
         return _("Tous les sites")
 
 
@@ -192,7 +209,8 @@ class PublicationDashboardView(_DashboardBase):
             if not result:
                 continue
             panels.append(result if isinstance(result, tuple) else (None, result))
-        return self.render("remarketing/publication.html", selector=selector, statuses=STATUSES, figures=figures, sel=sel,
+        return self.render("remarketing/publication.html", selector=selector, statuses=STATUSES, figures=figures,
+                           sel=sel,
                            list_url=list_url, destinations=DESTINATIONS, panels=panels, days=_days,
                            si=si, number=number, tab="publication")
 
@@ -221,8 +239,7 @@ class DestinationDashboardView(_DashboardBase):
                   for param, title in CHARTS]
         energy = si.code_slices(figures, "energy")
         status = si.code_slices(figures, "status")
-        sites = si.site_breakdown(db.session, scope, dest, sel, day, {o.id: o.name for o in selector.options},
-                                  limit=REPARTITION_LIMIT)
+        sites = si.site_breakdown(db.session, scope, dest, sel, day, selector.site_names, limit=REPARTITION_LIMIT)
         makes = si.breakdown(db.session, scope, dest, sel, "make", day, limit=REPARTITION_LIMIT)
         status_labels = {k: f"{k} – {v}" for k, v in STATUSES.items()}
         # (param, title, chart, truncated: only the largest REPARTITION_LIMIT groups are shown)
@@ -233,7 +250,8 @@ class DestinationDashboardView(_DashboardBase):
             ("price_band", _("Répartition par prix"), price_band_chart(figures, dest, sel), False),
             ("make", _("Marque"), repartition_chart(makes, "make", dest, sel), len(makes) >= REPARTITION_LIMIT),
         ]
-        return self.render("remarketing/destination.html", selector=selector, statuses=STATUSES, figures=figures, network=network,
+        return self.render("remarketing/destination.html", selector=selector, statuses=STATUSES, figures=figures,
+                           network=network,
                            charts=charts, repartitions=repartitions, sel=sel, destination=dest,
                            list_url=list_url, days=_days, number=number, si=si, tab=dest,
                            repartition_limit=REPARTITION_LIMIT)

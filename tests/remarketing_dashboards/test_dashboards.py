@@ -188,3 +188,17 @@ def test_indicators_are_the_averages_of_the_selected_stock(stock, login):
 def test_the_home_page_leads_to_the_dashboards_of_those_who_read_the_stock(network, login):
     assert 'data-testid="remarketing-home"' in login(network.vendeur_nord).get("/").get_data(as_text=True)
     assert 'data-testid="remarketing-home"' not in login(network.validator).get("/").get_data(as_text=True)
+
+
+def test_network_wide_users_choose_a_concession_then_its_sites(stock, login):
+    client = login(stock.filiale)
+    body = client.get("/remarketing/retail/").get_data(as_text=True)
+    assert f'value="c{stock.sud.id}"' in body and f'value="s{stock.rennes.id}"' not in body
+    body = client.get(f"/remarketing/retail/?where=c{stock.sud.id}").get_data(as_text=True)
+    assert f'value="s{stock.rennes.id}"' in body and f'value="s{stock.gap.id}"' not in body
+    body = client.get(f"/remarketing/retail/?where=s{stock.rennes.id}").get_data(as_text=True)
+    rennes = sum(count(stock.filiale, destination="retail", status=s, site_id=stock.rennes.id)
+                 for s in ("ST", "VD", "DV"))
+    assert f"{rennes} véhicules" in body and "RENNES" in body
+    for href, _key, n in bars(body, "repartition-site"):
+        assert f"site={stock.rennes.id}" in href and rows_behind(href, stock.filiale) == n
