@@ -21,6 +21,7 @@ from flask_login import current_user
 from flask_wtf import FlaskForm
 from markupsafe import Markup
 from sqlalchemy import func, select
+from sqlalchemy.orm import with_loader_criteria
 from wtforms import fields as wtf
 from wtforms import validators as v
 from wtforms.widgets import CheckboxInput, ListWidget
@@ -738,8 +739,28 @@ class Flag:
         return text
 
 
-def vehicle_flags(vehicle_ids, is_admin: bool = False) -> dict[int, list[Flag]]:
-    """vehicle id → its flags on every active medium, from one decision run per set of concessions."""
+class _OnlyVehicles:
+    """A session for ``load_decision_inputs`` that loads only some vehicles (every other input whole).
+
+    A flag depends on the vehicle alone (media filter, state, custom filter, selection mode): only the
+    limit looks at the other vehicles, and sent and "limite atteinte" show the same flag. So the stock
+    list's page of vehicles is decided without loading its concessions' whole stock.
+    """
+
+    def __init__(self, session, vehicle_ids):
+        self.session, self.vehicle_ids = session, vehicle_ids
+
+    def execute(self, statement, *args, **kwargs):
+        return self.session.execute(
+            statement.options(with_loader_criteria(Vehicle, Vehicle.id.in_(self.vehicle_ids))), *args, **kwargs)
+
+
+def vehicle_flags(vehicle_ids, is_admin: bool = False, exact: bool = True) -> dict[int, list[Flag]]:
+    """vehicle id → its flags on every active medium, from one decision run for their concessions.
+
+    ``exact`` False decides the given vehicles only (cheap; the outcome may say "sent" for a vehicle
+    the limit stops: the flags are the same, the outcome shown is not).
+    """
     vehicle_ids = sorted({int(i) for i in vehicle_ids})
     if not vehicle_ids:
         return {}
@@ -747,7 +768,8 @@ def vehicle_flags(vehicle_ids, is_admin: bool = False) -> dict[int, list[Flag]]:
                                             .where(Vehicle.id.in_(vehicle_ids))).all())
     if not concession_of:
         return {}
-    inputs = load_decision_inputs(db.session, sorted(set(concession_of.values())))
+    session = db.session if exact else _OnlyVehicles(db.session, vehicle_ids)
+    inputs = load_decision_inputs(session, sorted(set(concession_of.values())))
     decided = decide(inputs)
     wanted = set(concession_of)
     order = {o: i for i, o in enumerate(OUTCOMES)}
@@ -790,7 +812,7 @@ def vehicle_flags(vehicle_ids, is_admin: bool = False) -> dict[int, list[Flag]]:
 def render_media_flags(vehicle_ids) -> dict:
     """The stock lists' Média column: vehicle id → clickable flags (set-wise: one decision run)."""
     can_click = current_user.is_authenticated and current_user.has_permission(PUBLICATION_CONFIGURE)
-    flags = vehicle_flags(vehicle_ids, _is_admin())
+    flags = vehicle_flags(vehicle_ids, _is_admin(), exact=False)
     nxt = request.full_path if request else None
     return {vid: Markup(render_template("publication/_flags.html", vehicle_id=vid, flags=fl, can_click=can_click,
                                         next=nxt, target_labels=TARGET_LABELS))
@@ -863,7 +885,7 @@ class VehicleMediaView(SecureBaseView):
         back = _safe_next(url_for(".vehicle", id=vehicle.id))
         medium_id = request.form.get("medium_id", type=int)
         target = request.form.get("target", "")
-        flag = next((f for f in vehicle_flags([vehicle.id], _is_admin()).get(vehicle.id, [])
+        flag = next((f for f in vehicle_flags([vehicle.id], _is_admin(), exact=False).get(vehicle.id, [])
                      if f.medium_id == medium_id), None)
         if flag is None:
             abort(404)
@@ -892,7 +914,8 @@ class VehicleMediaView(SecureBaseView):
         vehicle = current_scope().get_or_404(Vehicle, id)
         back = _safe_next(url_for(".vehicle", id=vehicle.id))
         choose = request.form.get("select") == "1"
-        flags = [f for f in vehicle_flags([vehicle.id], _is_admin()).get(vehicle.id, []) if f.display is not None]
+        flags = [f for f in vehicle_flags([vehicle.id], _is_admin(), exact=False).get(vehicle.id, [])
+                 if f.display is not None]
         configs = {c.medium_id: c for c in db.session.execute(select(MediumConfig).where(
             MediumConfig.concession_id == vehicle.concession_id)).scalars()}
         changes, skipped = select_all(

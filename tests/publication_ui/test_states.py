@@ -173,3 +173,23 @@ def test_the_stock_list_media_column_shows_clickable_flags_and_a_click_comes_bac
     foreign = client.form(f"/publication/vehicle/{vehicle.id}/flag",
                           {"medium_id": str(pub.lbc.id), "target": "S", "next": "https://evil.example/"})
     assert foreign.location.endswith(f"/publication/vehicle/{vehicle.id}/")  # no open redirect
+
+
+def test_flags_of_a_page_of_vehicles_equal_the_flags_of_a_whole_concession_run(pub, app):
+    """The stock list decides only its page's vehicles: same flags as deciding the whole stock."""
+    from views.publication import vehicle_flags
+
+    pub.nord_config.limit_mode, pub.nord_config.limit_value = "global", 1  # N200 stopped by the limit
+    pub.nord_config.filter_min_score = 3  # N300 (score 2) would fail it, but its missing gearbox comes first
+    db.session.add(VehicleMediumState(vehicle_id=pub.nord_vehicles[0].id, medium_id=pub.site.id,
+                                      concession_id=pub.network.nord.id, state="P"))
+    db.session.commit()
+    ids = [v.id for v in pub.nord_vehicles]
+    whole = vehicle_flags(ids, exact=True)
+    for vid in ids:
+        page = vehicle_flags([vid], exact=False)[vid]
+        assert [(f.medium_id, f.display, f.locked, f.targets) for f in page] == \
+            [(f.medium_id, f.display, f.locked, f.targets) for f in whole[vid]]
+    n200 = {f.medium_id: f for f in whole[pub.nord_vehicles[1].id]}
+    assert (n200[pub.lbc.id].outcome, n200[pub.lbc.id].display) == ("limit_reached", "S")
+    assert {f.medium_id: f.display for f in whole[pub.nord_vehicles[0].id]}[pub.site.id] == "P"
