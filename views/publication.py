@@ -968,12 +968,37 @@ def next_send_panel(scope, selection):
         concession_ids = None if scope.is_network else sorted(scope.concession_ids)
     if concession_ids is not None and not all(scope.allows(c) for c in concession_ids):
         return None
+    site_id = getattr(selection, "site_id", None) if selection is not None else None
+    statuses = tuple(sorted(getattr(selection, "statuses", ()) or ()))
+    rows = _next_send_rows(concession_ids, site_id, statuses)
+    if rows is None:
+        return None
+    can_configure = current_user.has_permission(PUBLICATION_CONFIGURE)
+    single = concession_ids[0] if concession_ids and len(concession_ids) == 1 else None
+    body = Markup(render_template("publication/_next_send.html", rows=rows, can_configure=can_configure,
+                                  concession_id=single))
+    return (_("Prochain envoi"), body)
+
+
+_NEXT_SEND_CACHE: dict = {}
+CACHE_FROM_CONCESSIONS = 20  # a dry run over more concessions than this is kept for a short while
+
+
+def _next_send_rows(concession_ids, site_id, statuses):
+    """Per medium figures of the dry run; network-wide runs (seconds at 100,000 vehicles) are cached
+    for PUBLICATION_NEXT_SEND_CACHE_SECONDS, a concession's never (a dealer sees their change at once)."""
+    from flask import current_app
+
+    ttl = current_app.config.get("PUBLICATION_NEXT_SEND_CACHE_SECONDS", 0 if current_app.testing else 60)
+    cacheable = ttl > 0 and (concession_ids is None or len(concession_ids) > CACHE_FROM_CONCESSIONS)
+    key = (str(db.engine.url), None if concession_ids is None else tuple(concession_ids), site_id, statuses)
+    now = dt.datetime.now().timestamp()
+    if cacheable and key in _NEXT_SEND_CACHE and now - _NEXT_SEND_CACHE[key][0] < ttl:
+        return _NEXT_SEND_CACHE[key][1]
     inputs = load_decision_inputs(db.session, concession_ids)
     if not inputs.media:
         return None
     allowed = None
-    site_id = getattr(selection, "site_id", None) if selection is not None else None
-    statuses = tuple(getattr(selection, "statuses", ()) or ())
     if site_id is not None or statuses:
         allowed = {x.id for x in inputs.vehicles
                    if (site_id is None or x.site_id == site_id) and (not statuses or x.status in statuses)}
@@ -986,11 +1011,11 @@ def next_send_panel(scope, selection):
                      "filtered_custom": len(s["filtered_custom"]), "deselected": len(s["deselected"]),
                      "not_selected": len(s["not_selected"]), "limit_reached": len(s["limit_reached"]),
                      "selected": len(eligible - s["prioritised"]), "prioritised": len(s["prioritised"])})
-    can_configure = current_user.has_permission(PUBLICATION_CONFIGURE)
-    single = concession_ids[0] if concession_ids and len(concession_ids) == 1 else None
-    body = Markup(render_template("publication/_next_send.html", rows=rows, can_configure=can_configure,
-                                  concession_id=single))
-    return (_("Prochain envoi"), body)
+    if cacheable:
+        if len(_NEXT_SEND_CACHE) >= 64:  # a handful of selections are looked at; never grow without bound
+            _NEXT_SEND_CACHE.clear()
+        _NEXT_SEND_CACHE[key] = (now, rows)
+    return rows
 
 
 # Registration -------------------------------------------------------------------------------------------------
