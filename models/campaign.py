@@ -52,7 +52,7 @@ STATES = {
 }
 ORIGINS = {rules.ORIGIN_FILIALE: _l("Filiale"), rules.ORIGIN_DEALER: _l("Concession")}
 DISCOUNT_KINDS = {rules.AMOUNT: _l("Montant (€)"), rules.PERCENT: _l("Pourcentage (%)")}
-CATEGORIES = {
+CATEGORIES = {  # keys: rules.CATEGORY_CODES
     "new": _l("Véhicules neufs"),
     "used": _l("Véhicules d'occasion"),
     "service": _l("Atelier / après-vente"),

@@ -25,6 +25,7 @@ def N_(message: str) -> str:
 FLASH, DEALER = "flash", "dealer"
 ORIGIN_FILIALE, ORIGIN_DEALER = "filiale", "dealer"
 AMOUNT, PERCENT = "amount", "percent"
+CATEGORY_CODES = ("new", "used", "service", "accessory", "financing")   # labels in models/campaign.py
 
 # States: a master flash goes draft → review (shared with VPP, optional) → sent; a concession's copy is
 # received → validated; a dealer's own campaign is draft → validated.
@@ -103,7 +104,7 @@ def periods_overlap(a_start: dt.date, a_end: dt.date, b_start: dt.date, b_end: d
 # Offer fields and validation -----------------------------------------------------------------------------
 OFFER_FIELDS = ("reference", "label", "category", "discount_kind", "discount_value", "network_share",
                 "conditions", "start_date", "end_date")
-COMPARED_FIELDS = ("label", "category", "discount_kind", "discount_value", "network_share", "conditions")
+COMPARED_FIELDS = ("reference", "label", "category", "discount_kind", "discount_value", "network_share", "conditions")
 
 
 def normalise_reference(value) -> str:
@@ -145,6 +146,10 @@ def offer_errors(values: dict, campaign_start: dt.date, campaign_end: dt.date) -
         errors["reference"] = N_("La référence ne peut pas dépasser 40 caractères.")
     if not values.get("label"):
         errors["label"] = N_("Saisissez un libellé.")
+    elif len(values["label"]) > 160:
+        errors["label"] = N_("Le libellé ne peut pas dépasser 160 caractères.")
+    if values.get("category") not in (None, *CATEGORY_CODES):
+        errors["category"] = N_("Catégorie inconnue.")
     kind = values.get("discount_kind") or AMOUNT
     if kind not in (AMOUNT, PERCENT):
         errors["discount_kind"] = N_("Type de remise inconnu.")

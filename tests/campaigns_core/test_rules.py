@@ -124,6 +124,8 @@ def test_transitions(kind, is_copy, state, action, allowed):
 @pytest.mark.parametrize("values,field", [
     (dict(reference="", label="x", discount_value=Decimal(1)), "reference"),
     (dict(reference="A", label="", discount_value=Decimal(1)), "label"),
+    (dict(reference="A", label="x" * 161, discount_value=Decimal(1)), "label"),
+    (dict(reference="A", label="x", category="cars", discount_value=Decimal(1)), "category"),
     (dict(reference="A", label="x", discount_value=Decimal(0)), "discount_value"),
     (dict(reference="A", label="x", discount_value="abc"), "discount_value"),
     (dict(reference="A", label="x", discount_kind="percent", discount_value=Decimal(101)), "discount_value"),
