@@ -71,6 +71,11 @@ class Vehicle(db.Model):
               postgresql_include=["concession_id", "site_id", "entry_date", "price_changed_on", "score",
                                   "score_deal", "sale_price_ttc", "energy", "make", "photo_count",
                                   "referenced"]),
+        # Stock lists: page 1 in the default order (weakest score first) read in index order, and
+        # sorts / age filters on the dates without a scan of the wide rows.
+        Index("ix_vehicle_destination_score", "destination", "score", "id"),
+        Index("ix_vehicle_entry_date", "entry_date"),
+        Index("ix_vehicle_price_changed_on", "price_changed_on"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -328,7 +328,7 @@ class StockListView(SecureBaseView):
         if _wants_json():
             return jsonify(ok=True, changed=changed, message=message, price=money(price),
                            price_age=vehicle.price_age_days(today), score=breakdown.total,
-                           score_detail=ListHelpers.score_title(vehicle))
+                           score_detail=score_title(vehicle))
         flash(message, "success")
         return redirect(back)
 
@@ -409,9 +409,32 @@ OPTION_LISTS = {"energy": ENERGIES, "gearbox": GEARBOXES, "genre": GENRES, "body
 class ListHelpers:
     """Small formatting helpers for the list template (no queries)."""
 
+    _MARK = 987654321
+
     def __init__(self, destination, today):
         self.destination = destination
         self.today = today
+        # URL patterns built once per page; rows only substitute their id.
+        mark = str(self._MARK)
+        self._links = {
+            name: url_for(endpoint, **{arg: self._MARK}).replace(mark, "{}")
+            for name, endpoint, arg in (("photos", "vehicle.photos_view", "id"),
+                                        ("photo_file", "vehicle.photo_file", "photo_id"),
+                                        ("edit", "vehicle.edit_view", "id"),
+                                        ("price", "stock_list.edit_price", "id"),
+                                        ("coter", "stock_list.coter", "id"))}
+        self._score_text = _("Photos %(p)s/3 · Prix récent %(f)s/2 · Référencé %(r)s/1 · Bonne affaire %(d)s/2 · "
+                             "Revente %(e)s %(s)s/2")
+
+    def link(self, name, ident) -> str:
+        return self._links[name].format(int(ident))
+
+    @staticmethod
+    def price_input(price) -> str:
+        """The price as typed in the in-place field: 12490 or 12490.50."""
+        if price is None:
+            return ""
+        return str(int(price)) if price == int(price) else f"{price:.2f}"
 
     def url(self, **changes):
         """The current list URL with some parameters changed (None removes one)."""
@@ -430,14 +453,8 @@ class ListHelpers:
     def age(self, day):
         return (self.today - day).days if day else None
 
-    @staticmethod
-    def score_title(row) -> str:
-        b = stored_breakdown(row)
-        if b is None:
-            return _("Note non calculée")
-        return _("Photos %(p)s/3 · Prix récent %(f)s/2 · Référencé %(r)s/1 · Bonne affaire %(d)s/2 · "
-                 "Revente %(e)s %(s)s/2", p=b.photos, f=b.price, r=b.referenced, d=b.deal,
-                 e=RESALE_LABELS.get(b.resale_ease, ""), s=b.resale)
+    def score_title(self, row) -> str:
+        return score_title(row, self._score_text)
 
     @staticmethod
     def resale_label(row):
@@ -451,6 +468,17 @@ class ListHelpers:
     @staticmethod
     def label(mapping, key):
         return mapping.get(key, key) if key else "–"
+
+
+def score_title(row, text: str | None = None) -> str:
+    """The breakdown of a stored score, as the tooltip of the note."""
+    b = stored_breakdown(row)
+    if b is None:
+        return _("Note non calculée")
+    text = text or _("Photos %(p)s/3 · Prix récent %(f)s/2 · Référencé %(r)s/1 · Bonne affaire %(d)s/2 · "
+                     "Revente %(e)s %(s)s/2")
+    return text % {"p": b.photos, "f": b.price, "r": b.referenced, "d": b.deal,
+                   "e": RESALE_LABELS.get(b.resale_ease, ""), "s": b.resale}
 
 
 def register_admin(admin):
