@@ -12,15 +12,20 @@ from __future__ import annotations
 import datetime as dt
 
 import click
-from flask import Blueprint, Response, jsonify, request
+from flask import Blueprint, Response, flash, jsonify, redirect, request, url_for
 from flask.cli import with_appcontext
+from flask_admin import expose
+from flask_babel import gettext as _, lazy_gettext as _l
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
 from backoffice.extensions import csrf, db
-from models import Concession
-from models.campaign import storefront_offers, storefront_token_lookup
+from models import Concession, Scope
+from models.campaign import StorefrontToken, storefront_offers, storefront_token_lookup
 from models.clock import utcnow
+from models.permissions import CAMPAIGN_DEALER, USERS_ADMIN
+
+from .base import SecureBaseView
 
 API_PREFIX = "/api/storefront/v1"
 bp = Blueprint("storefront", __name__, url_prefix=API_PREFIX)
@@ -193,6 +198,68 @@ def storefront_token_command(concession_code, name):
     db.session.commit()
     click.echo(f"token for {concession.name} ({row.prefix}…), keep it now, it is not shown again:")
     click.echo(plain)
+
+
+# Storefront tokens screen (Promotions › Vitrine – accès API) --------------------------------------------
+class StorefrontTokenView(SecureBaseView):
+    """A CDV manages their concession's storefront tokens; the admin every concession's."""
+
+    def is_accessible(self) -> bool:
+        return (current_user.is_authenticated and current_user.active
+                and (current_user.has_permission(CAMPAIGN_DEALER) or current_user.has_permission(USERS_ADMIN)))
+
+    def _concessions(self):
+        scope = Scope.for_user(current_user)
+        return db.session.execute(scope.filter(select(Concession), Concession).order_by(Concession.name)
+                                  ).scalars().all()
+
+    def _page(self, new_token=None, errors=None, values=None, status=200):
+        scope = Scope.for_user(current_user)
+        tokens = db.session.execute(scope.filter(select(StorefrontToken), StorefrontToken)
+                                    .order_by(StorefrontToken.revoked_at.is_not(None), StorefrontToken.created_at.desc())
+                                    ).scalars().all()
+        return self.render("storefront/tokens.html", tokens=tokens, concessions=self._concessions(),
+                           new_token=new_token, errors=errors or {}, values=values or {},
+                           api_url=request.url_root.rstrip("/") + API_PREFIX), status
+
+    @expose("/")
+    def index(self):
+        return self._page()
+
+    @expose("/new", methods=("POST",))
+    def create(self):
+        from models.campaign import issue_storefront_token
+
+        values = {"name": (request.form.get("name") or "").strip(), "concession_id": request.form.get("concession_id")}
+        errors = {}
+        concession = Scope.for_user(current_user).get(Concession, values["concession_id"])
+        if concession is None:
+            errors["concession_id"] = _("Choisissez une concession.")
+        if not values["name"]:
+            errors["name"] = _("Saisissez un nom (à quoi sert ce jeton).")
+        elif len(values["name"]) > 120:
+            errors["name"] = _("Le nom ne peut pas dépasser 120 caractères.")
+        if errors:
+            return self._page(errors=errors, values=values, status=400)
+        row, plain = issue_storefront_token(db.session, concession.id, values["name"], current_user.id)
+        db.session.commit()
+        # Shown in this answer only (never in a redirect's flash message: the session cookie is readable).
+        return self._page(new_token=(row, plain))
+
+    @expose("/<int:token_id>/revoke", methods=("POST",))
+    def revoke(self, token_id):
+        row = Scope.for_user(current_user).get_or_404(StorefrontToken, token_id)
+        if row.revoked_at is None:
+            row.revoked_at = utcnow()
+            db.session.commit()
+        flash(_("Jeton « %(name)s » révoqué : la vitrine qui l'utilise n'a plus accès aux offres.", name=row.name),
+              "success")
+        return redirect(url_for(".index"))
+
+
+def register_admin(admin):
+    admin.add_view(StorefrontTokenView(name=_l("Vitrine – accès API"), endpoint="storefront_tokens",
+                                       url="/storefront-tokens", category=_l("Promotions")))
 
 
 def register_blueprint(app):
