@@ -67,6 +67,14 @@ def naive_html(data) -> str:
             f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table></body></html>")
 
 
+def cpu_seconds() -> float:
+    """CPU time of this process and of its finished children (the render's worker processes)."""
+    import resource
+
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
 def main(sizes):
     from backoffice import create_app
 
@@ -81,16 +89,18 @@ def main(sizes):
         for n in sizes:
             data = synthetic_report(n)
             html = naive_html(data)
-            t0 = time.perf_counter()
+            t0, c0 = time.perf_counter(), cpu_seconds()
             doc = weasyprint.HTML(string=html, url_fetcher=make_fetcher(app.static_folder)).render()
             doc.write_pdf()
-            naive = time.perf_counter() - t0
+            naive, naive_cpu = time.perf_counter() - t0, cpu_seconds() - c0
             naive_pages = len(doc.pages)
-            t0 = time.perf_counter()
+            t0, c0 = time.perf_counter(), cpu_seconds()
             result = render_send_report(data)
-            ours = time.perf_counter() - t0
+            ours, ours_cpu = time.perf_counter() - t0, cpu_seconds() - c0
             print(f"{n:>6} vehicles: naive single table {naive:6.2f} s ({naive_pages} pages) | "
-                  f"report {ours:6.2f} s ({result.pages} pages) | ratio {ours / naive:.2f}", flush=True)
+                  f"report {ours:6.2f} s ({result.pages} pages) | ratio {ours / naive:.2f} "
+                  f"|| CPU naive {naive_cpu:6.2f} s, report {ours_cpu:6.2f} s (all processes), "
+                  f"ratio {ours_cpu / naive_cpu:.2f} | load {os.getloadavg()[0]:.1f}", flush=True)
 
 
 if __name__ == "__main__":
