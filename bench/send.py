@@ -30,6 +30,7 @@ sys.path.insert(0, str(ROOT))
 os.environ.setdefault("FEED_FOLDER", "/tmp/bench_h5_feeds")
 os.environ.setdefault("BACKOFFICE_INSTANCE_PATH", "/tmp/bench_h5_instance")
 os.environ.setdefault("SEND_RETRY_INTERVALS", "0")
+os.environ.setdefault("SEND_QUEUE", "bench-send")   # its own queue: test sessions on the same Redis never mix
 
 MAKES = [("RENAULT", "CLIO", "hatchback"), ("PEUGEOT", "3008", "suv"), ("BMW", "SERIE 3", "sedan"),
          ("CITROEN", "C4", "hatchback"), ("VOLKSWAGEN", "GOLF", "hatchback"), ("TOYOTA", "YARIS", "hatchback"),
@@ -149,7 +150,9 @@ def run_send(app, workers: int) -> None:
     from jobs.send import start_send
     from models.send import SendOutcome, SendRun
 
-    Redis.from_url(os.environ["REDIS_URL"]).flushdb()
+    from rq import Queue
+
+    Queue(os.environ["SEND_QUEUE"], connection=Redis.from_url(os.environ["REDIS_URL"])).delete(delete_jobs=True)
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     load = os.getloadavg()[0]
     env = dict(os.environ, BACKOFFICE_ENV="development")
@@ -157,7 +160,8 @@ def run_send(app, workers: int) -> None:
         started = time.perf_counter()
         run_id = start_send(kind="manual")
         enqueued = time.perf_counter() - started
-        procs = [subprocess.Popen([sys.executable, "-m", "flask", "--app", "wsgi.py", "worker", "--burst"],
+        procs = [subprocess.Popen([sys.executable, "-m", "flask", "--app", "wsgi.py", "worker",
+                                   os.environ["SEND_QUEUE"], "--burst"],
                                   cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
                  for _ in range(workers)]
         for p in procs:

@@ -76,7 +76,7 @@ def start_send(kind: str = "manual", user_id: int | None = None, today: dt.date 
     db.session.flush()
     for m in media:
         db.session.add(SendMedium(run_id=run.id, medium_id=m.id, medium_name=m.name, medium_code=m.code,
-                                  job_id=medium_job_id(run.id, m.id), status=PENDING))
+                                  job_id=medium_job_id(run.run_key, m.id), status=PENDING))
     db.session.commit()
     run_id = run.id
     if not media:
@@ -90,8 +90,14 @@ def nightly_send() -> int:
     return start_send(kind="nightly")
 
 
-def medium_job_id(run_id: int, medium_id: int) -> str:
-    return f"send-{run_id}-{medium_id}"
+def medium_job_id(run_key: str, medium_id: int) -> str:
+    """Deterministic RQ job id of a medium in a run (the run key is unique across databases too)."""
+    return f"send-{run_key}-{medium_id}"
+
+
+def send_queue() -> str:
+    """The RQ queue of send jobs (``SEND_QUEUE``, default "default"); workers listen to it."""
+    return current_app.config.get("SEND_QUEUE") or os.environ.get("SEND_QUEUE") or "default"
 
 
 def retry_intervals() -> list[int]:
@@ -108,7 +114,7 @@ def enqueue_pending_media(run_id: int) -> None:
     rows = db.session.execute(select(SendMedium.id, SendMedium.job_id).where(
         SendMedium.run_id == run_id, SendMedium.status.not_in(FINAL_MEDIUM_STATES))).all()
     intervals = retry_intervals()
-    in_process = get_queue() is None
+    in_process = get_queue(send_queue()) is None
     for sm_id, job_id in rows:
         if in_process:
             run_medium_with_retries(sm_id, attempts=len(intervals) + 1)
@@ -116,7 +122,7 @@ def enqueue_pending_media(run_id: int) -> None:
             from rq import Retry
 
             retry = Retry(max=len(intervals), interval=intervals) if intervals else None
-            enqueue(send_medium_job, sm_id, job_id=job_id, retry=retry, job_timeout=3600)
+            enqueue(send_medium_job, sm_id, job_id=job_id, retry=retry, job_timeout=3600, queue=send_queue())
 
 
 def run_medium_with_retries(send_medium_id: int, attempts: int) -> None:

@@ -27,17 +27,24 @@ ROOT = Path(__file__).resolve().parents[2]
 
 @pytest.fixture
 def redis_queue(app, feed_folder, monkeypatch):
+    """Redis database 1, with a queue of this test's own: other runs sharing the database (the
+    benchmark, another test session) never take its jobs, and it never touches theirs."""
+    import uuid
+
     from redis import Redis
+    from rq import Queue
 
     connection = Redis.from_url(REDIS_URL)
     try:
         connection.ping()
     except Exception:  # pragma: no cover
         pytest.skip("Redis is not running on 127.0.0.1:6379")
-    connection.flushdb()
+    name = f"sends-test-{uuid.uuid4().hex[:8]}"
     monkeypatch.setitem(app.config, "REDIS_URL", REDIS_URL)
-    yield connection
-    connection.flushdb()
+    monkeypatch.setitem(app.config, "SEND_QUEUE", name)
+    queue = Queue(name, connection=connection)
+    yield queue
+    queue.delete(delete_jobs=True)
 
 
 def worker_env(app, feed_folder, **extra):
@@ -45,6 +52,7 @@ def worker_env(app, feed_folder, **extra):
     env.update({
         "BACKOFFICE_ENV": "testing", "REDIS_URL": REDIS_URL, "FEED_FOLDER": str(feed_folder),
         "BACKOFFICE_INSTANCE_PATH": os.environ["BACKOFFICE_INSTANCE_PATH"], "SEND_RETRY_INTERVALS": "0,0",
+        "SEND_QUEUE": app.config["SEND_QUEUE"],
     })
     url = app.config["SQLALCHEMY_DATABASE_URI"]
     if not url.startswith("sqlite"):
@@ -55,7 +63,8 @@ def worker_env(app, feed_folder, **extra):
 
 
 def flask_worker(env, burst=True):
-    args = [sys.executable, "-m", "flask", "--app", "wsgi.py", "worker"] + (["--burst"] if burst else [])
+    args = [sys.executable, "-m", "flask", "--app", "wsgi.py", "worker", env["SEND_QUEUE"]] + (
+        ["--burst"] if burst else [])
     return subprocess.Popen(args, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                             start_new_session=True)
 
@@ -123,7 +132,6 @@ def alive(pid):
 
 def test_a_worker_killed_mid_medium_leaves_the_previous_feed_and_the_retry_publishes_once(
         app, network, factories, publication, feed_folder, redis_queue):
-    from rq import Queue
     from rq.registry import StartedJobRegistry
 
     cars = [factories.vehicle(network.gap, photo_count=1) for _ in range(3)]
@@ -154,7 +162,7 @@ def test_a_worker_killed_mid_medium_leaves_the_previous_feed_and_the_retry_publi
     fresh()
     assert db.session.get(SendRun, run_id).status == "running"
     # RQ notices the dead worker when its heartbeat expires: do now what the next worker would do.
-    StartedJobRegistry(queue=Queue("default", connection=redis_queue)).cleanup(timestamp=time.time() + 3600)
+    StartedJobRegistry(queue=redis_queue).cleanup(timestamp=time.time() + 3600)
     run_worker(worker_env(app, feed_folder))
 
     fresh()
@@ -197,11 +205,15 @@ def test_a_nightly_send_whose_redis_jobs_were_lost_is_finished_by_asking_again(
         app, network, factories, publication, feed_folder, redis_queue):
     factories.vehicle(network.gap, photo_count=1)
     publication.medium("EDEN", "generic_csv", [network.nord])
-    day = dt.date(2026, 11, 22)
+    import random
+    day = dt.date(2000, 1, 1) + dt.timedelta(days=random.randrange(20000))  # a job id no other session uses
     run_id = start_send(kind="nightly", today=day)
-    redis_queue.flushdb()                                # Redis restarted without its data
+    for job_id in redis_queue.job_ids:                   # Redis restarted without its data
+        redis_queue.connection.delete(f"rq:job:{job_id}")
+    redis_queue.empty()
+    assert redis_queue.count == 0
     assert start_send(kind="nightly", today=day) == run_id   # the same run: its pending media re-enqueued
-    run_worker(worker_env(app, feed_folder))
+    out = run_worker(worker_env(app, feed_folder))
     fresh()
-    assert db.session.get(SendRun, run_id).status == DONE
+    assert db.session.get(SendRun, run_id).status == DONE, out.decode(errors="replace")[-3000:]
     assert (feed_folder / "EDEN" / "EDEN.csv").exists()
