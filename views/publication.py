@@ -21,7 +21,7 @@ from flask_login import current_user
 from flask_wtf import FlaskForm
 from markupsafe import Markup
 from sqlalchemy import func, select
-from sqlalchemy.orm import with_loader_criteria
+from sqlalchemy.orm import selectinload, with_loader_criteria
 from wtforms import fields as wtf
 from wtforms import validators as v
 from wtforms.widgets import CheckboxInput, ListWidget
@@ -242,6 +242,13 @@ class PublicationListView(_ConcessionFormMixin, ConcessionScopedModelView):
         "sites": {"label": _l("Sites")},
         "concession": {"label": _l("Concession")},
     }
+
+    def get_query(self):
+        # The media of a page of lists (through their subscriptions) in a few statements; Flask-Admin
+        # already joins the listed relations (sites, concession).
+        return super().get_query().options(
+            selectinload(PublicationList.subscriptions).selectinload(ListSubscription.config)
+            .selectinload(MediumConfig.medium))
 
     def validate_form(self, form):
         ok = super().validate_form(form)
@@ -531,12 +538,13 @@ class PublicationConfigView(SecureBaseView):
         media = sorted(db.session.execute(select(Medium).where(Medium.active.is_(True))).scalars(),
                        key=lambda m: m.name.lower())
         configs = {c.medium_id: c for c in db.session.execute(
-            select(MediumConfig).where(MediumConfig.concession_id == concession.id)).scalars()}
+            select(MediumConfig).where(MediumConfig.concession_id == concession.id).options(
+                selectinload(MediumConfig.subscriptions).selectinload(ListSubscription.publication_list))).scalars()}
         inputs = load_decision_inputs(db.session, [concession.id])
         decided = decide(inputs)
         per_list = {(g.medium_id, g.list_id): g for g in decided.groups}
         contacts = db.session.execute(select(Contact).where(Contact.concession_id == concession.id)
-                                      .order_by(Contact.name)).scalars().all()
+                                      .options(selectinload(Contact.media)).order_by(Contact.name)).scalars().all()
         rows = []
         for medium in media:
             config = configs.get(medium.id)
@@ -561,6 +569,7 @@ class PublicationConfigView(SecureBaseView):
         if medium is None or not medium.active:
             abort(404)
         lists = db.session.execute(select(PublicationList).where(PublicationList.concession_id == concession.id)
+                                   .options(selectinload(PublicationList.sites))
                                    .order_by(PublicationList.name)).scalars().all()
         sites = db.session.execute(select(Site).where(Site.concession_id == concession.id)
                                    .order_by(Site.name)).scalars().all()
@@ -847,6 +856,11 @@ def _record(vehicle, medium_id, new, old_state, old_locked, user) -> bool:
     return True
 
 
+# History rows show their vehicle, medium and author: loaded with the page, not one query per row.
+_CHANGE_LOADS = (selectinload(MediumStateChange.vehicle), selectinload(MediumStateChange.medium),
+                 selectinload(MediumStateChange.user))
+
+
 class VehicleMediaView(SecureBaseView):
     """Media flags of one vehicle, the clicks on them, and the history of the changes."""
     permission = STOCK_READ
@@ -862,6 +876,7 @@ class VehicleMediaView(SecureBaseView):
     def index(self):
         scope = current_scope()
         stmt = (select(MediumStateChange).join(Vehicle, Vehicle.id == MediumStateChange.vehicle_id)
+                .options(*_CHANGE_LOADS)
                 .order_by(MediumStateChange.at.desc(), MediumStateChange.id.desc()).limit(200))
         changes = db.session.execute(scope.filter(stmt, MediumStateChange)).scalars().all()
         return self.render("publication/state_history.html", changes=changes, state_words=STATE_WORDS)
@@ -871,6 +886,7 @@ class VehicleMediaView(SecureBaseView):
         vehicle = current_scope().get_or_404(Vehicle, id)
         flags = vehicle_flags([vehicle.id], _is_admin()).get(vehicle.id, [])
         changes = db.session.execute(select(MediumStateChange).where(MediumStateChange.vehicle_id == vehicle.id)
+                                     .options(*_CHANGE_LOADS)
                                      .order_by(MediumStateChange.at.desc(), MediumStateChange.id.desc())
                                      .limit(100)).scalars().all()
         can_click = current_user.has_permission(PUBLICATION_CONFIGURE)
