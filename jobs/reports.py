@@ -70,6 +70,11 @@ def fingerprint(report: str, object_id: int, concession_id: int | None) -> str:
     return hashlib.sha256(repr(parts).encode()).hexdigest()[:12]
 
 
+def report_queue() -> str:
+    """The RQ queue of PDF jobs (REPORT_QUEUE, default "default": the plain `flask worker` takes them)."""
+    return current_app.config.get("REPORT_QUEUE") or os.environ.get("REPORT_QUEUE") or "default"
+
+
 def report_folder() -> str:
     folder = current_app.config.get("REPORT_FOLDER") or os.path.join(current_app.instance_path, "reports")
     os.makedirs(folder, exist_ok=True)
@@ -119,7 +124,7 @@ def request_pdf(report: str, object_id: int, concession_id: int | None, user_id:
         db.session.commit()
     task = create_task(task_id, KINDS[report], describe(report, object_id, concession_id), user_id=user_id,
                        concession_id=concession_id)
-    enqueue(build_pdf, report, object_id, concession_id, job_id=task_id,
+    enqueue(build_pdf, report, object_id, concession_id, job_id=task_id, queue=report_queue(),
             job_timeout=int(current_app.config.get("REPORT_PDF_TIME_LIMIT", 300)) + 60)
     db.session.expire_all()
     return db.session.get(BackgroundTask, task_id)
