@@ -100,3 +100,26 @@ def test_contact_resolver_from_the_database(network, factories):
     assert (got.name, got.phone) == ("Bernard Fouineau", "0147284425")
     fallback = resolver.resolve(network.nord.id, network.gap.id, s["nord_list"].id, s["lbc"].id, "PEUGEOT", "ST")
     assert (fallback.name, fallback.source) == ("Resp GAP", "site_manager")
+
+
+def test_loading_is_a_fixed_handful_of_queries_whatever_the_stock(network, factories):
+    from sqlalchemy import event
+
+    _setup(network, factories)
+    statements = []
+
+    def count(*_args, **_kwargs):
+        statements.append(1)
+
+    engine = db.engine
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        compute_decisions(db.session)
+        small = len(statements)
+        for _ in range(15):
+            factories.vehicle(network.agen, photo_count=2, score=6)
+        statements.clear()
+        compute_decisions(db.session)
+        assert len(statements) == small <= 7
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
