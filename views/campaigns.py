@@ -15,7 +15,7 @@ from flask import abort, flash, redirect, request, url_for
 from flask_admin import expose
 from flask_babel import gettext as _, lazy_gettext as _l
 from flask_login import current_user
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
@@ -28,7 +28,7 @@ from models.campaign import (CATEGORIES, DISCOUNT_KINDS, OFFER_FIELD_LABELS, Cam
                              update_offer, validate_campaign, visible_campaign_ids)
 from models.notification import Notification, notify
 from models.organisation import Concession, Pole
-from models.permissions import CAMPAIGN_DEALER, CAMPAIGN_FILIALE, CAMPAIGN_READ, CAMPAIGN_VALIDATE
+from models.permissions import CAMPAIGN_DEALER, CAMPAIGN_FILIALE, CAMPAIGN_READ, CAMPAIGN_VALIDATE, NETWORK_WIDE
 from models.scope import Scope
 from models.user import Role, User, user_concession
 
@@ -132,15 +132,41 @@ def dealer_managers(concession_ids) -> dict[int, list[User]]:
     return dict(found)
 
 
-def conflicts_among(references, user, period=None):
+def conflict_scope(user, concession_ids=None):
+    """The campaigns whose offers may be compared for ``user``: what they may see; for network users
+    showing some concessions' rows, only those concessions' campaigns plus the filiale's flashes and the
+    dealers' own campaigns (another concession's copy cannot conflict with the rows shown)."""
+    if not user.has_permission(NETWORK_WIDE):
+        return visible_campaign_ids(user)
+    if concession_ids is None:
+        return None
+    return select(Campaign.id).where(or_(Campaign.concession_id.in_(sorted(concession_ids)),
+                                         Campaign.concession_id.is_(None), Campaign.kind == rules.DEALER))
+
+
+def conflicts_among(references, user, period=None, concession_ids=None):
     """Conflicts of the offers with these references (touching ``period``), among the campaigns ``user``
     may see: offer id → [Conflict] (the offers loaded in one query, the rule in models.campaign_rules)."""
     references = sorted(set(references))
     if not references:
         return {}
-    visible = set(db.session.execute(visible_campaign_ids(user)).scalars())
-    spans = [s for s in offer_spans(db.session, references=references, period=period) if s.campaign_id in visible]
+    spans = offer_spans(db.session, campaign_ids=conflict_scope(user, concession_ids), references=references,
+                        period=period)
     return rules.find_conflicts(spans)
+
+
+CONFLICTS_SHOWN = 5
+
+
+def shown_conflicts(conflicts, offer_ids, limit: int = CONFLICTS_SHOWN):
+    """The first ``limit`` conflicts of each offer (a flash can conflict in hundreds of concessions), and
+    how many more each has."""
+    shown, more = {}, {}
+    for oid in offer_ids:
+        found = sorted(conflicts.get(oid, ()), key=lambda c: (c.other_campaign_id, c.other_offer_id))
+        if found:
+            shown[oid], more[oid] = found[:limit], max(0, len(found) - limit)
+    return shown, more
 
 
 def conflict_campaigns(conflicts, offer_ids) -> dict[int, Campaign]:
@@ -158,12 +184,13 @@ def conflict_campaigns(conflicts, offer_ids) -> dict[int, Campaign]:
 def save_time_conflicts(offer: Offer, user) -> list[tuple[Campaign, Campaign]]:
     """Conflicts the saved offer has with offers of other campaigns the user may see:
     [(other campaign, campaign that takes precedence)]."""
-    spans = offer_spans(db.session, references=[offer.reference], period=(offer.start_date, offer.end_date))
-    visible = set(db.session.execute(visible_campaign_ids(user)).scalars())
+    concession_id = offer.campaign.concession_id
+    spans = offer_spans(db.session, references=[offer.reference], period=(offer.start_date, offer.end_date),
+                        campaign_ids=conflict_scope(user, set() if concession_id is None else {concession_id}))
     mine = [s for s in spans if s.offer_id == offer.id]
     if not mine:
         return []
-    index = rules.ConflictIndex([s for s in spans if s.campaign_id in visible])
+    index = rules.ConflictIndex(spans)
     found = index.check(mine[0])
     if not found:
         return []
@@ -278,13 +305,15 @@ class CampaignView(SecureBaseView):
             if ids:
                 sources = {o.id: o for o in db.session.execute(select(Offer).where(Offer.id.in_(ids))).scalars()}
         conflicts = conflicts_among([o.reference for o in offers], current_user,
-                                    period=(campaign.start_date, campaign.end_date))
+                                    period=(campaign.start_date, campaign.end_date),
+                                    concession_ids=set() if campaign.is_master_flash else {campaign.concession_id})
+        conflicts, more = shown_conflicts(conflicts, [o.id for o in offers])
         named = conflict_campaigns(conflicts, [o.id for o in offers])
         context = dict(
             campaign=campaign, offers=offers, deleted=deleted, sources=sources,
             modified={o.id for o in offers if o.source_offer_id in sources
                       and rules.is_modified(o, sources[o.source_offer_id])},
-            conflicts={o.id: conflicts[o.id] for o in offers if o.id in conflicts}, named=named,
+            conflicts=conflicts, more_conflicts=more, named=named,
             may_edit=may_edit_offers(campaign), may_validate=may_validate(campaign),
             may_send=may_send(campaign), review=my_review(campaign), locked=rules.locked_offer_fields(campaign.is_copy),
         )
@@ -295,11 +324,19 @@ class CampaignView(SecureBaseView):
     def _targets_context(self, campaign):
         from models.campaign import target_concession_ids
 
-        copies = {c.concession_id: c for c in campaign.copies}
+        from models.campaign import STATES
+
+        # One row per concession's copy (no ORM objects: a flash may have 2,000 copies).
+        copies = {r.concession_id: (r.id, str(STATES.get(r.state, r.state)), r.name) for r in db.session.execute(
+            select(Campaign.concession_id, Campaign.id, Campaign.state, Concession.name)
+            .join(Concession, Concession.id == Campaign.concession_id)
+            .where(Campaign.parent_id == campaign.id).order_by(Concession.name))}
         return dict(
             all_concessions=db.session.execute(select(Concession).order_by(Concession.name)).scalars().all(),
             all_poles=db.session.execute(select(Pole).order_by(Pole.name)).scalars().all(),
             target_ids=target_concession_ids(db.session, campaign), copies=copies,
+            selected_concessions={c.id for c in campaign.target_concessions},
+            selected_poles={p.id for p in campaign.target_poles},
         )
 
     # Targets (filiale) -----------------------------------------------------------------------------
@@ -317,7 +354,8 @@ class CampaignView(SecureBaseView):
         poles = db.session.execute(select(Pole).where(Pole.id.in_(pole_ids))).scalars().all()
         if campaign.state == rules.SENT:
             # Concessions that already have their copy stay targeted: their copy is theirs now.
-            kept = {c.concession_id for c in campaign.copies}
+            kept = set(db.session.execute(select(Campaign.concession_id).where(Campaign.parent_id == campaign.id))
+                       .scalars())
             concessions += [c for c in campaign.target_concessions if c.id in kept and c.id not in concession_ids]
         campaign.target_concessions = concessions
         campaign.target_poles = poles
@@ -622,7 +660,9 @@ class CalendarView(SecureBaseView):
         total = db.session.execute(select(db.func.count()).select_from(base.subquery())).scalar_one()
         rows = db.session.execute(base.order_by(*order).limit(TIMELINE_PAGE_SIZE)
                                   .offset((page - 1) * TIMELINE_PAGE_SIZE)).all()
-        conflicts = conflicts_among([o.reference for o, _c in rows], current_user, period=(month, month_end))
+        conflicts = conflicts_among([o.reference for o, _c in rows], current_user, period=(month, month_end),
+                                    concession_ids={c.concession_id for _o, c in rows if c.concession_id})
+        conflicts, more = shown_conflicts(conflicts, [o.id for o, _c in rows])
         named = conflict_campaigns(conflicts, [o.id for o, _c in rows])
         days = [month + dt.timedelta(days=i) for i in range((month_end - month).days + 1)]
         # Month grid: weeks of 7 days (Monday first), each day with the offers running that day.
@@ -642,7 +682,7 @@ class CalendarView(SecureBaseView):
         return self.render("campaigns/calendar.html", rows=rows, days=days, weeks=weeks, per_day=per_day,
                            month=month, month_end=month_end, sort=sort, mode=mode, page=page, total=total,
                            pages=max(1, -(-total // TIMELINE_PAGE_SIZE)), conflicts=conflicts, named=named,
-                           conflict_rows=conflict_rows, previous=shift_month(month, -1), next=shift_month(month, 1))
+                           conflict_rows=conflict_rows, more_conflicts=more, previous=shift_month(month, -1), next=shift_month(month, 1))
 
 
 def campaign_notifications():

@@ -1,0 +1,134 @@
+"""Benchmark of the campaign journey pages at network size (§9): prints figures, asserts nothing.
+
+    .venv/bin/python bench/campaign_pages.py [--offers 50000] [--concessions 2000] [--repeat 3]
+
+Loads the data set of bench/campaigns.py (a flash sent to every concession, dealer campaigns sharing its
+references) into a scratch SQLite database (or DATABASE_URL), then times, through the app as a browser
+would call it: the calendar of one month as the filiale (every offer of the network) and as a CDV (one
+concession), a concession's copy of the flash, the filiale's master flash page, and saving an offer with
+its conflict warning.
+"""
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import os
+import re
+import statistics
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+os.environ.setdefault("BACKOFFICE_INSTANCE_PATH", tempfile.mkdtemp(prefix="bench-campaign-pages-"))
+
+from bench.campaigns import build_spans  # noqa: E402
+
+
+def load(spans, concessions):
+    from sqlalchemy import insert
+
+    from backoffice.extensions import db
+    from models import Concession, Filiale, Pole
+    from models.campaign import Campaign, Offer, campaign_concession
+
+    pole = Pole(name="Pôle", filiale=Filiale(name="Filiale"))
+    db.session.add(pole)
+    db.session.flush()
+    db.session.execute(insert(Concession), [{"id": i, "code": f"C{i:04d}", "name": f"Concession {i}",
+                                             "pole_id": pole.id} for i in range(1, concessions + 1)])
+    campaigns = {}
+    for s in spans:
+        campaigns.setdefault(s.campaign_id, s)
+    rows = [{"id": cid, "name": f"Campagne {cid}", "kind": "dealer" if s.owner == "dealer" else "flash",
+             "concession_id": s.concession_id,
+             "parent_id": None if s.concession_id is None or s.owner == "dealer" else s.family_id,
+             "start_date": s.campaign_start, "end_date": s.campaign_start + dt.timedelta(days=60),
+             "state": "validated" if s.validated_at else ("sent" if s.concession_id is None else "received"),
+             "validated_at": s.validated_at} for cid, s in campaigns.items()]
+    db.session.execute(insert(Campaign), sorted(rows, key=lambda r: r["parent_id"] is not None))
+    db.session.execute(insert(campaign_concession), [
+        {"campaign_id": cid, "concession_id": c} for cid, s in campaigns.items() if s.concession_id is None
+        for c in s.targets])
+    db.session.execute(insert(Offer), [
+        {"id": s.offer_id, "campaign_id": s.campaign_id, "reference": s.reference, "label": s.reference,
+         "discount_kind": "amount", "discount_value": 100, "start_date": s.start, "end_date": s.end,
+         "origin": "filiale" if s.owner == "filiale" else "dealer", "deleted": False} for s in spans])
+    db.session.commit()
+    return campaigns
+
+
+def timed_get(client, url, repeat):
+    times, status = [], None
+    for _ in range(repeat):
+        started = time.perf_counter()
+        response = client.get(url)
+        times.append((time.perf_counter() - started) * 1000)
+        status = response.status_code
+    return status, min(times), statistics.median(times)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--offers", type=int, default=50_000)
+    parser.add_argument("--concessions", type=int, default=2_000)
+    parser.add_argument("--repeat", type=int, default=3)
+    args = parser.parse_args()
+
+    from backoffice import create_app
+    from backoffice.extensions import db
+    from backoffice.security import create_user
+    from models import Concession
+    from tests.conftest import BackofficeClient
+
+    url = os.environ.get("DATABASE_URL") or "sqlite:///" + os.path.join(tempfile.mkdtemp(), "bench.sqlite3")
+    app = create_app("testing", SQLALCHEMY_DATABASE_URI=url)
+    spans = build_spans(args.offers, args.concessions)
+    with app.app_context():
+        db.drop_all()
+        db.create_all()
+        started = time.perf_counter()
+        campaigns = load(spans, args.concessions)
+        print(f"database ({db.engine.dialect.name}): {len(spans):,} offers in {len(campaigns):,} campaigns, "
+              f"loaded in {time.perf_counter() - started:.1f} s")
+        create_user("filiale@bench.example", "demo-password", "filiale")
+        busiest = max(range(1, args.concessions + 1),
+                      key=lambda c: sum(1 for s in spans if s.concession_id == c))
+        create_user("cdv@bench.example", "demo-password", "dealer_manager",
+                    concessions=[db.session.get(Concession, busiest)])
+        db.session.commit()
+        master = next(cid for cid, s in campaigns.items()
+                      if s.concession_id is None and s.campaign_start == dt.date(2026, 3, 1))
+        copy = next(cid for cid, s in campaigns.items() if s.concession_id == busiest and s.owner == "filiale"
+                    and s.campaign_start == dt.date(2026, 3, 1))
+
+    filiale, cdv = BackofficeClient(app.test_client()), BackofficeClient(app.test_client())
+    filiale.login("filiale@bench.example")
+    cdv.login("cdv@bench.example")
+    for who, client, path in (
+            ("filiale", filiale, "/campaigns/calendar/?month=2026-03"),
+            ("filiale", filiale, "/campaigns/calendar/?month=2026-03&view=grid"),
+            ("filiale", filiale, "/campaigns/calendar/?month=2026-03&sort=offer"),
+            ("cdv", cdv, "/campaigns/calendar/?month=2026-03"),
+            ("cdv", cdv, f"/campaigns/{copy}/"),
+            ("filiale", filiale, f"/campaigns/{master}/"),
+            ("filiale", filiale, "/campaigns/"),
+            ("cdv", cdv, "/campaigns/")):
+        status, best, median = timed_get(client, path, args.repeat)
+        print(f"GET {path} as {who}: {status}, best {best:.0f} ms, median {median:.0f} ms")
+
+    html = cdv.get(f"/campaigns/{copy}/").get_data(as_text=True)
+    reference = re.search(r'data-reference="([^"]+)"', html).group(1)
+    times = []
+    for i in range(args.repeat):
+        started = time.perf_counter()
+        response = cdv.form(f"/campaigns/{copy}/offers/new", {
+            "reference": reference, "label": f"Bench {i}", "discount_kind": "amount", "discount_value": "100",
+            "start_date": "2026-03-10", "end_date": "2026-03-12"})
+        times.append((time.perf_counter() - started) * 1000)
+    print(f"POST a new offer ({reference}, with its conflict warning) as cdv: {response.status_code}, "
+          f"best {min(times):.0f} ms, median {statistics.median(times):.0f} ms")
+
+
+if __name__ == "__main__":
+    main()
