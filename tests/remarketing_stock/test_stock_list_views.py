@@ -258,3 +258,10 @@ def test_coter_from_the_fiche_comes_back_to_the_fiche(stock, network, login):
     assert 'data-testid="fiche-coter"' in html
     r = c.form(f"/stock/coter/{stock['n1'].id}", {"next": fiche})
     assert r.status_code == 302 and r.headers["Location"].endswith(fiche)
+
+
+def test_list_in_english(stock, network, login):
+    c = login(network.cdv_nord)
+    c.form("/lang/en", {"next": "/stock/retail/"})
+    html = c.get("/stock/retail/").get_data(as_text=True)
+    assert "Number of vehicles: 2" in html and "Get a valuation" in html
