@@ -89,14 +89,22 @@ class MultiCheckboxField(wtf.SelectMultipleField):
     option_widget = CheckboxInput()
 
 
+class _Range(v.NumberRange):
+    """NumberRange that stays quiet when the value could not be read (the field already says why)."""
+
+    def __call__(self, form, field):
+        if field.data is not None:
+            super().__call__(form, field)
+
+
 def _optional_int(label, minimum=0, maximum=None, message=None):
-    return wtf.IntegerField(label, validators=[v.Optional(), v.NumberRange(
+    return wtf.IntegerField(label, validators=[v.Optional(), _Range(
         min=minimum, max=maximum, message=message or _l("Saisissez un nombre entre %(min)s et %(max)s.")
         if maximum is not None else message or _l("Saisissez un nombre positif ou nul."))])
 
 
 def _optional_money(label):
-    return wtf.DecimalField(label, places=2, validators=[v.Optional(), v.NumberRange(
+    return wtf.DecimalField(label, places=2, validators=[v.Optional(), _Range(
         min=0, message=_l("Le montant ne peut pas être négatif."))])
 
 
@@ -428,7 +436,7 @@ class MediumConfigForm(FlaskForm):
     limit_mode = wtf.RadioField(_l("Limite max. de VO publiables"), choices=_choices(LIMIT_MODE_LABELS),
                                 default="none", validators=[v.InputRequired(message=_l("Choisissez le type de limite."))])
     limit_value = wtf.IntegerField(_l("Nombre maximum d'annonces (toutes listes)"), validators=[
-        v.Optional(), v.NumberRange(min=0, max=1_000_000, message=_l("Saisissez un nombre positif ou nul."))])
+        v.Optional(), _Range(min=0, max=1_000_000, message=_l("Saisissez un nombre positif ou nul."))])
     ordering = wtf.SelectField(_l("Favoriser l'envoi des véhicules selon"), choices=_choices(ORDERING_LABELS),
                                default="score")
     published_statuses = MultiCheckboxField(_l("Statuts publiés"), choices=_choices(STATUSES),
@@ -459,7 +467,7 @@ class MediumConfigForm(FlaskForm):
     def validate_against(self, lists) -> bool:
         """Cross-field rules; messages next to the fields. ``lists``: the concession's publication lists."""
         ok = True
-        if self.limit_mode.data == "global" and self.limit_value.data is None:
+        if self.limit_mode.data == "global" and self.limit_value.data is None and not self.limit_value.errors:
             self.limit_value.errors.append(_("Indiquez le nombre maximum d'annonces pour toutes les listes."))
             ok = False
         subscribed = 0
@@ -471,7 +479,7 @@ class MediumConfigForm(FlaskForm):
             if code.data and not CUSTOMER_CODE_RE.match(code.data):
                 code.errors.append(_("Code invalide : lettres, chiffres, « . », « _ » ou « - » (40 au plus)."))
                 ok = False
-            if self.limit_mode.data == "per_list" and limit.data is None:
+            if self.limit_mode.data == "per_list" and limit.data is None and not limit.errors:
                 limit.errors.append(_("Indiquez la limite de cette liste."))
                 ok = False
         if subscribed == 0 and self.limit_mode.data == "per_list":
@@ -498,7 +506,7 @@ def _config_form_class(lists, sites):
         attrs[f"list_{pl.id}_code"] = wtf.StringField(_l("Code liste inscrit"), filters=[
             lambda s: s.strip() if s else s], validators=[v.Optional(), v.Length(max=40)])
         attrs[f"list_{pl.id}_limit"] = wtf.IntegerField(_l("Limite"), validators=[
-            v.Optional(), v.NumberRange(min=0, max=1_000_000, message=_l("Saisissez un nombre positif ou nul."))])
+            v.Optional(), _Range(min=0, max=1_000_000, message=_l("Saisissez un nombre positif ou nul."))])
     form_class = type("BoundMediumConfigForm", (MediumConfigForm,), attrs)
     return form_class
 
@@ -595,7 +603,11 @@ class PublicationConfigView(SecureBaseView):
                     return redirect(url_for(".index", concession=concession.id))
             else:
                 flash(_("La configuration n'a pas été enregistrée : corrigez les champs signalés."), "error")
+        contacts = [c for c in db.session.execute(select(Contact).where(Contact.concession_id == concession.id)
+                                                  .options(selectinload(Contact.media)).order_by(Contact.name))
+                    .scalars() if not c.media or medium in c.media]
         return self.render("publication/config_edit.html", form=form, medium=medium, concession=concession,
+                           contacts=contacts,
                            concessions=concessions, lists=lists, preview=preview, is_admin=_is_admin(),
                            config=config)
 

@@ -171,3 +171,28 @@ def test_the_configuration_screen_speaks_english_when_asked(pub, login):
     client.form("/lang/en", {"next": "/publication/config/"})
     body = client.get("/publication/config/").get_data(as_text=True)
     assert "Publication settings" in body and "Eligible vehicles / vehicles in stock" in body
+
+
+def test_an_unreadable_number_gets_one_clear_message(pub, login):
+    client = login(pub.network.cdv_nord)
+    body = client.form(_url(pub), _form(pub, save="1", limit_mode="global", limit_value="abc",
+                                        filter_min_sale_price="dix")).get_data(as_text=True)
+    assert re.findall(r'data-testid="error-limit_value">([^<]*)<', body) == ["N&#39;est pas un entier valide."]
+    assert re.findall(r'data-testid="error-filter_min_sale_price">([^<]*)<', body) == \
+        ["N&#39;est pas une valeur décimale valide."]
+
+
+def test_the_preview_gives_each_lists_count_before_and_after(pub, login):
+    from models.publication import ListSubscription as Sub
+
+    second = pub.nord_list.__class__(concession_id=pub.network.nord.id, name="Vitrine", codes="VI01",
+                                     sites=[pub.network.dainville])
+    db.session.add(second)
+    db.session.commit()
+    client = login(pub.network.cdv_nord)
+    data = _form(pub, limit_mode="per_list", preview="1", **{
+        f"list_{pub.nord_list.id}_limit": "1", f"list_{second.id}_on": "y", f"list_{second.id}_limit": "0"})
+    body = client.form(_url(pub), data).get_data(as_text=True)
+    per_list = re.search(r'data-testid="preview-per-list">(.*?)</p>', body, re.S).group(1)
+    assert re.search(r"Concession du Nord : 2 → 1", per_list) and re.search(r"Vitrine : 0 → 0", per_list)
+    assert db.session.query(Sub).filter_by(publication_list_id=second.id).count() == 0
