@@ -679,10 +679,16 @@ class CalendarView(SecureBaseView):
             weeks[-1].append(day)
             day += dt.timedelta(days=1)
         conflict_rows = [(o, c, conflicts[o.id]) for o, c in rows if o.id in conflicts]
+        # Timeline bars as (days before, days on, days after): three cells a row, not one per day.
+        last = len(days) - 1
+        bars = {}
+        for o, _c in rows:
+            first_on, last_on = max(0, (o.start_date - month).days), min(last, (o.end_date - month).days)
+            bars[o.id] = (first_on, last_on - first_on + 1, last - last_on)
         return self.render("campaigns/calendar.html", rows=rows, days=days, weeks=weeks, per_day=per_day,
                            month=month, month_end=month_end, sort=sort, mode=mode, page=page, total=total,
                            pages=max(1, -(-total // TIMELINE_PAGE_SIZE)), conflicts=conflicts, named=named,
-                           conflict_rows=conflict_rows, more_conflicts=more, previous=shift_month(month, -1), next=shift_month(month, 1))
+                           conflict_rows=conflict_rows, more_conflicts=more, bars=bars, previous=shift_month(month, -1), next=shift_month(month, 1))
 
 
 def campaign_notifications():
