@@ -220,3 +220,46 @@ def test_an_admin_deletes_a_medium_and_the_screens_still_work(pub, login):
     assert db.session.get(Medium, pub.site.id) is None
     assert client.get("/publication/config/").status_code == 200
     assert client.get("/remarketing/").status_code == 200
+
+
+def test_detail_and_edit_pages_open_for_own_rows(pub, login):
+    contact = _contact(pub.network.nord, "Bernard Fouineau", makes=["PEUGEOT"], statuses=["ST"])
+    client = login(pub.network.cdv_nord)
+    for url in (f"/publication/lists/details/?id={pub.nord_list.id}", f"/publication/lists/edit/?id={pub.nord_list.id}",
+                f"/publication/contacts/details/?id={contact.id}", "/publication/lists/new/",
+                "/publication/contacts/new/"):
+        assert client.get(url).status_code == 200, url
+    edit = client.get(f"/publication/contacts/edit/?id={contact.id}").get_data(as_text=True)
+    assert 'value="PEUGEOT"' in edit  # makes shown as typed text
+    admin = login(pub.network.admin)
+    for url in (f"/publication/media/details/?id={pub.lbc.id}", f"/publication/media/edit/?id={pub.lbc.id}",
+                "/publication/media/new/", "/publication/media/export/csv/", "/publication/lists/export/csv/",
+                "/publication/contacts/export/csv/"):
+        assert admin.get(url).status_code == 200, url
+
+
+def test_exports_hold_only_the_dealers_rows(pub, login):
+    _contact(pub.network.nord, "Bernard Fouineau")
+    _contact(pub.network.sud, "Florent Dumas")
+    client = login(pub.network.cdv_nord)
+    lists = client.get("/publication/lists/export/csv/").get_data(as_text=True)
+    assert "PE05" in lists and "RE35" not in lists
+    contacts = client.get("/publication/contacts/export/csv/").get_data(as_text=True)
+    assert "Bernard Fouineau" in contacts and "Florent Dumas" not in contacts
+
+
+def test_a_dealer_of_two_concessions_chooses_the_concession_of_a_list(pub, factories, login):
+    both = factories.user("dealer_manager", [pub.network.nord, pub.network.sud], email="cdv.both@test.example")
+    client = login(both)
+    body = client.get("/publication/lists/").get_data(as_text=True)
+    assert "Concession du Nord" in body and "Concession du Sud" in body
+    response = client.form("/publication/lists/new/", {"concession": str(pub.network.sud.id), "name": "Bretagne",
+                                                       "codes": "BR01", "sites": [str(pub.network.gap.id)]})
+    assert "n&#39;appartiennent pas" in response.get_data(as_text=True) or \
+        "n'appartiennent pas" in response.get_data(as_text=True)
+    response = client.form("/publication/lists/new/", {"concession": str(pub.network.sud.id), "name": "Bretagne",
+                                                       "codes": "BR01", "sites": [str(pub.network.rennes.id)]})
+    assert response.status_code == 302
+    assert db.session.query(PublicationList).filter_by(name="Bretagne").one().concession_id == pub.network.sud.id
+    page = client.get("/publication/config/").get_data(as_text=True)
+    assert 'data-testid="concession-selector"' in page
