@@ -177,7 +177,8 @@ def bench_database(n_vehicles=500, n_media=20, repeat=5):
         compute_decision_set(db.session, concession_ids=[target.id], today=TODAY)
         grouped = time.perf_counter() - started
         print(f"database dry run ({db.engine.dialect.name}): one concession of {len(ids)} vehicles × {n_media} "
-              f"media → {len(decisions):,} decisions in {min(timings):.3f} s wall, {min(cpu):.3f} s CPU (best of {repeat}; "
+              f"media → {len(decisions):,} decisions in {min(timings):.3f} s wall, {min(cpu):.3f} s CPU "
+              f"(best of {repeat}; "
               f"grouped DecisionSet {grouped:.3f} s)")
         db.session.remove()  # end the read transaction, else PostgreSQL's DROP waits on it
         db.drop_all()

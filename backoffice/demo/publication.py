@@ -34,7 +34,8 @@ MEDIA = [
     ("eden", "eden-auto.com", "classified", "retail", "meta_catalog_xml", ["sale_price_ttc", "energy", "photo"],
      "https://www.eden-auto.com/annonce/"),
     ("autoscout24", "autoscout24.fr", "classified", "retail", "mobile_de_csv",
-     ["gearbox", "sale_price_ttc", "mileage", "first_registration_date", "photo"], "https://www.autoscout24.fr/offres/"),
+     ["gearbox", "sale_price_ttc", "mileage", "first_registration_date", "photo"],
+     "https://www.autoscout24.fr/offres/"),
     ("marchands", "Marchands VO (plateforme B2B)", "trade", "trade", "generic_csv", ["merchant_price", "mileage"],
      None),
 ]
