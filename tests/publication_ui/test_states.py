@@ -193,3 +193,13 @@ def test_flags_of_a_page_of_vehicles_equal_the_flags_of_a_whole_concession_run(p
     n200 = {f.medium_id: f for f in whole[pub.nord_vehicles[1].id]}
     assert (n200[pub.lbc.id].outcome, n200[pub.lbc.id].display) == ("limit_reached", "S")
     assert {f.medium_id: f.display for f in whole[pub.nord_vehicles[0].id]}[pub.site.id] == "P"
+
+
+def test_a_vehicle_outside_the_mediums_lists_has_no_flag_to_click(pub, factories, login):
+    trade = factories.vehicle(pub.network.gap, entry_number="T100", destination="trade")
+    client = login(pub.network.cdv_nord)
+    page = client.get(f"/publication/vehicle/{trade.id}/").get_data(as_text=True)
+    assert f'data-testid="state-{pub.lbc.id}" data-state=""' in page
+    body = _flag_click(client, trade, pub.lbc, "D").get_data(as_text=True)
+    assert "dans aucune liste inscrite" in body
+    assert db.session.query(VehicleMediumState).count() == 0
