@@ -249,7 +249,7 @@ class StockListView(SecureBaseView):
         names.update({("energy", k): str(v) for k, v in ENERGIES.items()})
         out = []
         for key in params:
-            if key in ("destination", "status", "page", "sort", "dir", "per_page"):
+            if key in ("destination", "status", "page", "sort", "dir", "per_page", "advanced"):
                 continue
             values = param_values(params, key) if key != "q" else [params.get("q", "")]
             values = [v for v in values if v]

@@ -155,3 +155,14 @@ def test_score_vehicle_sets_columns_on_the_object(network, factories):
                           mileage=1000)
     b = score_vehicle(db.session, v, today=TODAY)
     assert b.total == 10 and v.score == 10 and v.scored_on == TODAY
+
+
+def test_nightly_job_scores_the_whole_stock(network, factories):
+    from jobs.scoring import SCHEDULE, refresh_all_scores
+
+    a = factories.vehicle(network.gap)
+    b = factories.vehicle(network.rennes)
+    assert refresh_all_scores(TODAY.isoformat()) == 2
+    db.session.refresh(a), db.session.refresh(b)
+    assert a.scored_on == TODAY and b.score is not None
+    assert SCHEDULE[0][0] == "jobs.scoring.refresh_all_scores"
