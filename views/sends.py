@@ -24,6 +24,9 @@ from models.send import (FILTERED_OUTCOMES, HELD, SENT, SendMedium, SendOutcome,
 from models.vehicle import Vehicle
 
 from .base import SecureBaseView
+from .home import HOME_SECTIONS
+
+HOME_SECTIONS.append((REPORTS_READ, "sends/_home.html"))
 
 HISTORY_SIZE = 30
 PAGE_SIZE = 500
@@ -245,7 +248,20 @@ def register_admin(admin):
                              category=_l("Publication")))
 
 
+def send_summary() -> dict:
+    """For the home card: the last finished send and, for admins, the media held by the shrink guard."""
+    from flask_babel import format_datetime
+
+    run = last_finished_run()
+    held = ([sm for sm in run.media if sm.status == HELD]
+            if run is not None and current_user.has_permission(SEND_RUN) else [])
+    return {"run": run, "held": held,
+            "when": format_datetime(run.started_at, "dd/MM 'à' HH:mm") if run else None,
+            "ago": elapsed_phrase(run.started_at, utcnow()) if run else None}
+
+
 def register_blueprint(app):
     from jobs.schedule import send_cli
 
     app.cli.add_command(send_cli)
+    app.jinja_env.globals["send_summary"] = send_summary

@@ -139,3 +139,9 @@ def test_unknown_reports_are_404(network, login):
     admin = login(network.admin)
     assert admin.get("/sends/run/424242/").status_code == 404
     assert admin.get("/sends/medium/424242/sent/").status_code == 404
+
+
+def test_the_home_page_shows_the_last_send_to_report_readers(network, sent, login):
+    body = login(network.vendeur_nord).get("/").get_data(as_text=True)
+    assert 'data-testid="send-home"' in body and "Dernier envoi" in body
+    assert 'data-testid="send-home"' not in login(network.validator).get("/").get_data(as_text=True)
