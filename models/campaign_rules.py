@@ -366,7 +366,8 @@ def _masters(masters: dict, bound: dict, out: dict) -> None:
                 if family == m_family or low > m.end or high < m.start:
                     continue
                 for s in members:
-                    if s.concession_id in m.targets and s.start <= m.end and m.start <= s.end:
+                    if s.concession_id in m.targets and s.start <= m.end and m.start <= s.end \
+                            and s.campaign_id != m.campaign_id:
                         _pair(m, s, out)
         for i, a in enumerate(flash_spans):
             for b in flash_spans[i + 1:]:

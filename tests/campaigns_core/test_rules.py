@@ -173,3 +173,45 @@ def test_statistics_against_the_flash():
     assert clio.average_applied == Decimal("1100.00") and clio.difference == Decimal("100.00")
     assert (clio.kept, clio.modified, clio.deleted) == (1, 1, 0)
     assert next(o for o in stats.offers if o.reference == "208-II").deleted == 1
+
+
+# The optimised scan must find exactly the pairs a naive comparison of every pair finds.
+from hypothesis import given, settings, strategies as st  # noqa: E402
+
+
+@st.composite
+def _spans(draw):
+    # Campaigns first (a campaign is a master flash or bound to one concession, in one family), then offers.
+    campaigns = {}
+    for campaign_id in range(1, draw(st.integers(1, 8)) + 1):
+        master = draw(st.booleans()) and draw(st.booleans())
+        campaigns[campaign_id] = dict(
+            owner=draw(st.sampled_from(["filiale", "dealer"])),
+            concession_id=None if master else draw(st.integers(1, 3)),
+            targets=frozenset(draw(st.sets(st.integers(1, 3)))) if master else frozenset(),
+            family_id=draw(st.sampled_from([None, 100, 200])),
+            campaign_start=D(2026, 3, 1) + dt.timedelta(days=draw(st.integers(0, 10))),
+            validated_at=draw(st.sampled_from([None, dt.datetime(2026, 3, 1), dt.datetime(2026, 3, 2)])))
+    spans = []
+    for i in range(draw(st.integers(0, 40))):
+        start = D(2026, 3, 1) + dt.timedelta(days=draw(st.integers(0, 40)))
+        campaign_id = draw(st.sampled_from(sorted(campaigns)))
+        spans.append(OfferSpan(offer_id=i + 1, campaign_id=campaign_id,
+                               reference=draw(st.sampled_from(["A", "B", "C"])), start=start,
+                               end=start + dt.timedelta(days=draw(st.integers(0, 15))), **campaigns[campaign_id]))
+    return spans
+
+
+@settings(max_examples=300, deadline=None, database=None)
+@given(_spans())
+def test_scan_and_index_agree_with_comparing_every_pair(spans):
+    naive = {}
+    for a in spans:
+        for b in spans:
+            if a.offer_id != b.offer_id and rules.can_conflict(a, b):
+                naive.setdefault(a.offer_id, set()).add((b.offer_id, rules.winner(a, b).campaign_id))
+    found = {k: {(c.other_offer_id, c.winner_campaign_id) for c in v} for k, v in find_conflicts(spans).items()}
+    assert found == naive
+    index = ConflictIndex(spans)
+    for s in spans:
+        assert {(c.other_offer_id, c.winner_campaign_id) for c in index.check(s)} == naive.get(s.offer_id, set())
