@@ -80,6 +80,13 @@ def _weasy():
     return _cache["html"], _cache["font_config"]
 
 
+def _warm_up(static_folder: str) -> None:
+    """Render a tiny document once per process: font configuration, Pango/HarfBuzz caches."""
+    if not _cache.get("warm"):
+        _render_one("<html><body><table><tr><td>Àé 0</td></tr></table></body></html>", static_folder)
+        _cache["warm"] = True
+
+
 def _render_one(html: str, static_folder: str) -> tuple[bytes, int, list[str], list[str]]:
     """Render one HTML part to PDF bytes (runs in a worker process or in-process)."""
     from .fetcher import make_fetcher
@@ -175,6 +182,8 @@ def render_parts(parts: list[str], *, static_folder: str, title: str | None = No
 
     if total_parts > 1 and processes > 1:
         import multiprocessing
+
+        _warm_up(static_folder)  # children inherit the warmed fonts and caches through fork
 
         executor = ProcessPoolExecutor(max_workers=min(processes, total_parts),
                                        mp_context=multiprocessing.get_context("fork"))

@@ -66,7 +66,7 @@ def test_long_tables_are_numbered_across_parts_and_repeat_their_header_on_every_
     vehicle_pages = [p for p in pages if "VO1" in p]
     assert len(vehicle_pages) >= 5
     for page in vehicle_pages:  # the column headers are on every page that lists vehicles
-        assert "N° VO" in page and "Téléphone" in page and "Prix TTC" in page
+        assert "N° VO" in page and "Contact – téléphone" in page and "Prix TTC" in page
     text = "".join(pages)
     assert all(f"VO{1000 + i}" in text for i in range(700))
     assert not page_is_blank(result.pdf, len(pages))
