@@ -95,6 +95,7 @@ def test_bad_date_is_400(client, network, published):
 def test_feed_job_writes_one_file_per_concession(app, network, published, tmp_path):
     from jobs.storefront import feed_path, write_storefront_feeds
 
+    saved = app.config["FEED_FOLDER"]
     app.config["FEED_FOLDER"] = str(tmp_path)
     try:
         counts = write_storefront_feeds("2026-03-15")
@@ -104,7 +105,7 @@ def test_feed_job_writes_one_file_per_concession(app, network, published, tmp_pa
         write_storefront_feeds("2026-04-02")    # the month is over: the offers disappear from the file
         assert json.loads(open(feed_path("NORD"), encoding="utf-8").read())["offers"] == []
     finally:
-        app.config["FEED_FOLDER"] = app.config.get("FEED_FOLDER")
+        app.config["FEED_FOLDER"] = saved
 
 
 def test_update_of_a_published_offer_shows_at_once(client, network, published):
