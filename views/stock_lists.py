@@ -225,9 +225,13 @@ class StockListView(SecureBaseView):
         concessions = db.session.execute(
             scope.filter(select(Concession.id, Concession.name).order_by(Concession.name), Concession)).all()
         chosen = [int(c) for c in param_values(params, "concession") if c.isdigit()]
+        chosen_sites = [int(s) for s in param_values(params, "site") if s.isdigit()]
         site_q = select(Site.id, Site.name, Site.concession_id).order_by(Site.name)
         if chosen:
             site_q = site_q.where(Site.concession_id.in_(chosen))
+        elif scope.is_network and chosen_sites:  # a dashboard link to one site: offer its concession's sites
+            site_q = site_q.where(Site.concession_id.in_(
+                select(Site.concession_id).where(Site.id.in_(chosen_sites)).scalar_subquery()))
         elif scope.is_network:
             return concessions, None  # thousands of sites network-wide: choose a concession first
         sites = db.session.execute(scope.filter(site_q, Site)).all()

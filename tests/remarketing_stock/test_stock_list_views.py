@@ -265,3 +265,10 @@ def test_list_in_english(stock, network, login):
     c.form("/lang/en", {"next": "/stock/retail/"})
     html = c.get("/stock/retail/").get_data(as_text=True)
     assert "Number of vehicles: 2" in html and "Get a valuation" in html
+
+
+def test_network_user_site_link_shows_the_site_selected(stock, network, login):
+    html = login(network.filiale).get(f"/stock/retail/?site={network.dainville.id}").get_data(as_text=True)
+    assert entry_numbers(html) == ["N2"]
+    assert f'<option value="{network.dainville.id}" selected' in html
+    assert ">GAP</option>" in html and ">RENNES</option>" not in html  # only that concession's sites
