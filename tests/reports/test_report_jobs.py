@@ -139,3 +139,12 @@ def test_the_report_list_shows_ready_pdfs_with_their_link(network, sent, login):
     task_id = task_of(ask(client, sent["run_id"]))
     body = html.unescape(client.get("/reports/").get_data(as_text=True))
     assert "Bilan d'envoi" in body and f"/reports/task/{task_id}/download" in body and "Prêt" in body
+
+
+def test_the_report_pages_speak_english_when_asked(network, sent, login):
+    client = login(network.cdv_nord)
+    client.form("/lang/en", {"next": "/reports/"})
+    task_id = task_of(ask(client, sent["run_id"]))
+    body = client.get(f"/reports/task/{task_id}/").get_data(as_text=True)
+    assert "The PDF is ready." in body and "Download the PDF" in body
+    assert "PDF reports" in client.get("/reports/").get_data(as_text=True)
