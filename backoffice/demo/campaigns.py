@@ -19,7 +19,7 @@ from sqlalchemy import select
 
 from backoffice.extensions import db
 from models import User
-from models.campaign import (create_offer, delete_offer, new_campaign, send_flash, update_offer,
+from models.campaign import (create_offer, delete_offer, new_campaign, send_flash, share_for_review, update_offer,
                              validate_campaign)
 from models.campaign_rules import month_bounds
 
@@ -89,6 +89,8 @@ def seed(ctx):
     flash.target_poles = [nord.pole]
     flash.target_concessions = [sud]
     _offers(flash, filiale, FLASH_OFFERS)
+    # Shared with the VPP for review, as the journey suggests: vpp@demo.example has something to answer.
+    share_for_review(db.session, flash, filiale, ["vpp@demo.example"])
 
     # Nord's own campaign on the Clio V, overlapping the flash: a conflict Nord's campaign wins.
     # Around today (so Nord's storefront shows it), inside the month (so it overlaps the flash).

@@ -12,7 +12,9 @@ def test_demo_has_an_unsent_flash_last_month_statistics_and_a_conflict():
     ctx = build(vehicles=10, with_photos=False, today=today, log=lambda *_: None)
     campaigns = ctx.data["campaigns"]
     flash, last, own = campaigns["flash"], campaigns["last_flash"], campaigns["nord_own"]
-    assert flash.state == "draft" and len(flash.live_offers) == 6
+    # shared with the VPP for review (pending), still sendable
+    assert flash.state == "review" and len(flash.live_offers) == 6
+    assert [r.reviewer_email for r in flash.reviews] == ["vpp@demo.example"]
     assert (flash.start_date, flash.end_date) == (dt.date(2026, 3, 1), dt.date(2026, 3, 31))
 
     stats = flash_statistics(db.session, last.id)
