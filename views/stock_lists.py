@@ -79,32 +79,32 @@ ROW_COLUMNS = (
     Vehicle.valuation_date, Vehicle.energy, Site.name.label("site_name"), Location.name.label("location_name"),
 )
 
-# Export columns: (header, value of a row).
-EXPORT_COLUMNS = [
-    (_l("N° entrée"), lambda r, t: r.entry_number),
-    (_l("Immatriculation"), lambda r, t: r.registration),
-    (_l("Marque"), lambda r, t: r.make),
-    (_l("Modèle"), lambda r, t: r.model),
-    (_l("Version"), lambda r, t: r.version),
-    (_l("Année"), lambda r, t: r.first_registration_date.year if r.first_registration_date else None),
-    (_l("Kilométrage"), lambda r, t: r.mileage),
-    (_l("Note (/10)"), lambda r, t: r.score),
-    (_l("Nb photos"), lambda r, t: r.photo_count),
-    (_l("Facilité de revente"), lambda r, t: RESALE_LABELS.get(r.resale_ease, "")),
-    (_l("Bonne affaire"), lambda r, t: r.score_deal),
-    (_l("Référencé"), lambda r, t: _("Oui") if r.referenced else _("Non")),
-    (_l("Statut"), lambda r, t: r.status),
-    (_l("Âge du stock (j)"), lambda r, t: (t - r.entry_date).days if r.entry_date else None),
-    (_l("Site"), lambda r, t: r.site_name),
-    (_l("Lieu"), lambda r, t: r.location_name),
-    (_l("Affectation"), lambda r, t: str(AFFECTATIONS.get(r.affectation, r.affectation or ""))),
-    (_l("Prix de vente TTC"), lambda r, t: r.sale_price_ttc),
-    (_l("Âge du prix (j)"), lambda r, t: (t - r.price_changed_on).days if r.price_changed_on else None),
-    (_l("Cote"), lambda r, t: displayed_cote(r)[0]),
-    (_l("Date de la cote"), lambda r, t: displayed_cote(r)[1]),
-    (_l("Valeur transaction"), lambda r, t: r.transaction_value),
-    (_l("Valeur annonce"), lambda r, t: r.listing_value),
-]
+# Export columns, in order (the values are built by export_values).
+EXPORT_HEADERS = (
+    _l("N° entrée"), _l("Immatriculation"), _l("Marque"), _l("Modèle"), _l("Version"), _l("Année"),
+    _l("Kilométrage"), _l("Note (/10)"), _l("Nb photos"), _l("Facilité de revente"), _l("Bonne affaire"),
+    _l("Référencé"), _l("Statut"), _l("Âge du stock (j)"), _l("Site"), _l("Lieu"), _l("Affectation"),
+    _l("Prix de vente TTC"), _l("Âge du prix (j)"), _l("Cote"), _l("Date de la cote"), _l("Valeur transaction"),
+    _l("Valeur annonce"),
+)
+
+
+def export_values(rows, today):
+    """Cell values of the exported rows; translations looked up once, typed text neutralised."""
+    yes, no = _("Oui"), _("Non")
+    affectations = {k: str(v) for k, v in AFFECTATIONS.items()}
+    n = neutralise_formula
+    for r in rows:
+        cote, cote_date = displayed_cote(r)
+        yield [
+            n(r.entry_number), n(r.registration), n(r.make), n(r.model), n(r.version),
+            r.first_registration_date.year if r.first_registration_date else None, r.mileage, r.score,
+            r.photo_count, RESALE_LABELS.get(r.resale_ease, ""), r.score_deal, yes if r.referenced else no,
+            r.status, (today - r.entry_date).days if r.entry_date else None, n(r.site_name), n(r.location_name),
+            affectations.get(r.affectation, r.affectation or ""), _number(r.sale_price_ttc),
+            (today - r.price_changed_on).days if r.price_changed_on else None, _number(cote), cote_date,
+            _number(r.transaction_value), _number(r.listing_value),
+        ]
 
 
 def _today() -> dt.date:
@@ -275,20 +275,16 @@ class StockListView(SecureBaseView):
         conds, _params = self._filtered(destination, today)
         _key, _desc, order = self._sort()
         stmt = self._rows_select(conds, order).limit(EXPORT_LIMIT)
-        headers = [str(h) for h, _f in EXPORT_COLUMNS]
-
-        def values(row):
-            return [neutralise_formula(_cell(f(row, today))) for _h, f in EXPORT_COLUMNS]
-
-        rows = db.session.execute(stmt.execution_options(yield_per=2000))
+        headers = [str(h) for h in EXPORT_HEADERS]
+        rows = export_values(db.session.execute(stmt.execution_options(yield_per=2000)), today)
         name = f"stock-{destination}-{today.isoformat()}"
         if fmt == "csv":
             out = io.StringIO()
             out.write("\ufeff")  # Excel opens UTF-8 with accents correctly
             writer = csv.writer(out, delimiter=";")
             writer.writerow(headers)
-            for row in rows:
-                writer.writerow([_csv_text(v) for v in values(row)])
+            for values in rows:
+                writer.writerow([_csv_text(v) for v in values])
             return Response(out.getvalue(), mimetype="text/csv; charset=utf-8",
                             headers={"Content-Disposition": f'attachment; filename="{name}.csv"'})
         from openpyxl import Workbook
@@ -296,8 +292,8 @@ class StockListView(SecureBaseView):
         wb = Workbook(write_only=True)
         ws = wb.create_sheet(str(LIST_TITLES[destination])[:31])
         ws.append(headers)
-        for row in rows:
-            ws.append(values(row))
+        for values in rows:
+            ws.append(values)
         buf = io.BytesIO()
         wb.save(buf)
         return Response(buf.getvalue(),
@@ -393,14 +389,8 @@ def _csv_text(value) -> str:
     return str(value)
 
 
-def _cell(value):
-    if isinstance(value, Decimal):
-        return float(value)
-    if value is None:
-        return None
-    if isinstance(value, (int, float, dt.date)):
-        return value
-    return str(value)
+def _number(value):
+    return float(value) if value is not None else None
 
 
 FLAG_LABELS = ("no_price", "no_photos", "not_referenced", "valuation_stale", "no_valuation")
