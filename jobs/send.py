@@ -85,9 +85,28 @@ def start_send(kind: str = "manual", user_id: int | None = None, today: dt.date 
     return run_id
 
 
+DEFAULT_REPORT_RETENTION_DAYS = 62
+
+
 def nightly_send() -> int:
     """The scheduled send (jobs.schedule): one run per night, in Europe/Paris dates."""
+    purge_old_reports()
     return start_send(kind="nightly")
+
+
+def purge_old_reports(days: int | None = None) -> int:
+    """Delete the per-vehicle rows of bilans older than ``SEND_REPORT_RETENTION_DAYS`` (default 62).
+
+    A nightly send of 100,000 vehicles × 50 media writes 5 million rows: the history keeps every
+    run's per-medium figures forever, the vehicle lists of the last two months."""
+    days = days if days is not None else int(current_app.config.get("SEND_REPORT_RETENTION_DAYS")
+                                             or os.environ.get("SEND_REPORT_RETENTION_DAYS")
+                                             or DEFAULT_REPORT_RETENTION_DAYS)
+    cutoff = utcnow() - dt.timedelta(days=days)
+    old = select(SendRun.id).where(SendRun.started_at < cutoff, SendRun.finished_at.isnot(None))
+    count = db.session.execute(delete(SendOutcome).where(SendOutcome.run_id.in_(old))).rowcount
+    db.session.commit()
+    return count
 
 
 def medium_job_id(run_key: str, medium_id: int) -> str:

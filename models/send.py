@@ -90,13 +90,14 @@ class SendOutcome(db.Model):
     __table_args__ = (
         Index("ix_send_outcome_medium_outcome", "send_medium_id", "outcome"),
         Index("ix_send_outcome_run_vehicle", "run_id", "vehicle_id"),
+        Index("ix_send_outcome_run_concession", "run_id", "concession_id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     run_id: Mapped[int] = mapped_column(ForeignKey("send_run.id", ondelete="CASCADE"))
     send_medium_id: Mapped[int] = mapped_column(ForeignKey("send_medium.id", ondelete="CASCADE"))
     vehicle_id: Mapped[int] = mapped_column(Integer)        # no FK: a sold and deleted car keeps its report
-    concession_id: Mapped[int] = mapped_column(Integer, index=True)
+    concession_id: Mapped[int] = mapped_column(Integer)
     publication_list_id: Mapped[int | None] = mapped_column(Integer)
     outcome: Mapped[str] = mapped_column(String(16))
     reasons: Mapped[str | None] = mapped_column(Text)

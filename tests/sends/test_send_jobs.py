@@ -224,3 +224,21 @@ def test_the_contact_of_a_listing_is_the_site_manager_without_a_contact(network,
     listing = parse_feed("generic_csv", feed_file(feed_folder, medium, "csv").read_bytes())[0]
     assert listing["contact_phone"] == "04 92 11 22 33"
     assert json.dumps(listing)
+
+
+def test_old_vehicle_lists_are_purged_but_the_history_figures_stay(network, factories, publication, feed_folder):
+    import datetime as dt
+
+    from jobs.send import purge_old_reports
+
+    factories.vehicle(network.gap)
+    publication.medium("EDEN", "generic_csv", [network.nord])
+    old, recent = start_send(), start_send()
+    db.session.get(SendRun, old).started_at -= dt.timedelta(days=90)
+    db.session.commit()
+    assert purge_old_reports() == 1
+    assert outcomes(old, db.session.execute(select(SendMedium.medium_id)).scalars().first()) == {}
+    assert db.session.execute(select(func.count()).select_from(SendOutcome)
+                              .where(SendOutcome.run_id == recent)).scalar_one() == 1
+    sm = db.session.execute(select(SendMedium).where(SendMedium.run_id == old)).scalar_one()
+    assert sm.sent_count == 1                                   # the bilan's figures are kept
