@@ -84,9 +84,11 @@ class Selector:
         if not raw or raw == "all":
             return None, None
         try:
-            return raw[0], int(raw[1:])
+            ident = int(raw[1:])
         except ValueError:
             return raw[0], None
+        # Ids are 32-bit integers in the database: anything else cannot exist (and must not reach SQL).
+        return raw[0], ident if 0 < ident < 2**31 else None
 
     @property
     def concessions(self):

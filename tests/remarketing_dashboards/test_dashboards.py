@@ -135,7 +135,7 @@ def test_a_site_outside_the_scope_is_refused_like_an_unknown_one(stock, login):
     user = stock.cdv_nord
     client = login(user)
     own_total = sum(count(user, destination="retail", status=s) for s in ("ST", "VD", "DV"))
-    for where in (f"s{stock.rennes.id}", f"c{stock.sud.id}", "s999999", "zzz"):
+    for where in (f"s{stock.rennes.id}", f"c{stock.sud.id}", "s999999", "zzz", "s99999999999999999", "c-1"):
         response = client.get(f"/remarketing/retail/?where={where}")
         body = response.get_data(as_text=True)
         assert response.status_code == 200
@@ -192,6 +192,9 @@ def test_the_home_page_leads_to_the_dashboards_of_those_who_read_the_stock(netwo
 
 def test_network_wide_users_choose_a_concession_then_its_sites(stock, login):
     client = login(stock.filiale)
+    for where in ("s99999999999999999", "c99999999999", "s0", "x1"):
+        response = client.get(f"/remarketing/retail/?where={where}")
+        assert response.status_code == 200 and 'data-testid="selector-error"' in response.get_data(as_text=True)
     body = client.get("/remarketing/retail/").get_data(as_text=True)
     assert f'value="c{stock.sud.id}"' in body and f'value="s{stock.rennes.id}"' not in body
     body = client.get(f"/remarketing/retail/?where=c{stock.sud.id}").get_data(as_text=True)
