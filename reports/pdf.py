@@ -12,6 +12,7 @@ HTML built by autoescaping Jinja templates; and within a time limit (see ``rende
 """
 from __future__ import annotations
 
+import gc
 import io
 import logging
 import os
@@ -184,7 +185,10 @@ def render_parts(parts: list[str], *, static_folder: str, title: str | None = No
         import multiprocessing
 
         _warm_up(static_folder)  # children inherit the warmed fonts and caches through fork
-
+        # Objects the parent already has are moved out of the collector's reach, so that the children's
+        # collections do not write to (and copy) every inherited page.
+        gc.collect()
+        gc.freeze()
         executor = ProcessPoolExecutor(max_workers=min(processes, total_parts),
                                        mp_context=multiprocessing.get_context("fork"))
         try:
@@ -203,8 +207,10 @@ def render_parts(parts: list[str], *, static_folder: str, title: str | None = No
             for process in list(getattr(executor, "_processes", {}).values()):
                 process.kill()  # a render stuck in a child must not outlive the job
             executor.shutdown(wait=False, cancel_futures=True)
+            gc.unfreeze()
             raise
         executor.shutdown(wait=True)
+        gc.unfreeze()
     else:
         with _Alarm(time_limit):
             for i, html in enumerate(parts):
