@@ -65,6 +65,11 @@ def write_meta_csv(rows, medium, out) -> int:
     return count
 
 
+_XML_SIMPLE = ("vehicle_id", "vin", "title", "description", "url", "make", "model", "year", "trim", "price",
+               "body_style", "exterior_color", "state_of_vehicle", "fuel_type", "transmission", "dealer_name",
+               "dealer_phone")
+
+
 def write_meta_xml(rows, medium, out) -> int:
     """``<listings><listing>…</listing></listings>`` as in Meta's XML vehicle feed sample."""
     xml = XmlStream(out)
@@ -72,21 +77,26 @@ def write_meta_xml(rows, medium, out) -> int:
     count = 0
     for r in rows:
         v = _values(r)
-        e = xml.element
-        xml.write(" <listing>\n")
-        for name in ("vehicle_id", "vin", "title", "description", "url", "make", "model", "year", "trim",
-                     "price", "body_style", "exterior_color", "state_of_vehicle", "fuel_type", "transmission",
-                     "dealer_name", "dealer_phone"):
-            e(name, v[name])
-        xml.write(f'  <mileage>\n   <value>{v["mileage_value"]}</value>\n   <unit>KM</unit>\n  </mileage>\n'
-                  '  <address format="simple">\n'
-                  f'   <component name="addr1">{xml_text(v["addr1"])}</component>\n'
-                  f'   <component name="city">{xml_text(v["city"])}</component>\n'
-                  f'   <component name="postal_code">{xml_text(v["postal_code"])}</component>\n'
-                  f'   <component name="country">{v["country"]}</component>\n  </address>\n')
-        for url in r["images"][:MAX_IMAGES]:
-            xml.write(f"  <image>\n   <url>{xml_text(url)}</url>\n  </image>\n")
-        xml.write(" </listing>\n")
+        parts = [" <listing>\n"]
+        ap = parts.append
+        for name in _XML_SIMPLE:
+            value = v[name]
+            if value is None or value == "":
+                continue
+            ap(f"  <{name}>{xml_text(value)}</{name}>\n")
+        ap(f'  <mileage>\n   <value>{v["mileage_value"]}</value>\n   <unit>KM</unit>\n  </mileage>\n'
+           '  <address format="simple">\n'
+           f'   <component name="addr1">{xml_text(v["addr1"])}</component>\n'
+           f'   <component name="city">{xml_text(v["city"])}</component>\n'
+           f'   <component name="postal_code">{xml_text(v["postal_code"])}</component>\n'
+           f'   <component name="country">{v["country"]}</component>\n  </address>\n')
+        images = r["images"][:MAX_IMAGES]
+        if images:
+            ap("  <image>\n   <url>")
+            ap("</url>\n  </image>\n  <image>\n   <url>".join(xml_text(u) for u in images))
+            ap("</url>\n  </image>\n")
+        ap(" </listing>\n")
+        xml.write("".join(parts))
         count += 1
     xml.write("</listings>\n")
     xml.flush()
