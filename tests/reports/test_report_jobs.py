@@ -148,3 +148,20 @@ def test_the_report_pages_speak_english_when_asked(network, sent, login):
     body = client.get(f"/reports/task/{task_id}/").get_data(as_text=True)
     assert "The PDF is ready." in body and "Download the PDF" in body
     assert "PDF reports" in client.get("/reports/").get_data(as_text=True)
+
+
+def test_the_pdf_buttons_for_other_pages_post_to_the_report_endpoints(app, network, sent):
+    from flask import render_template_string
+    from flask_login import login_user
+
+    from views.reports import report_pdf_url
+
+    run = db.session.get(SendRun, sent["run_id"])
+    with app.test_request_context("/"):
+        login_user(network.cdv_nord)
+        html = render_template_string('{% include "reports/_send_report_links.html" %}', run=run)
+        assert report_pdf_url(run.id) == f"/reports/send/{run.id}/"
+    assert f'action="/reports/send/{run.id}/"' in html and 'name="csrf_token"' in html
+    with app.test_request_context("/"):
+        login_user(network.validator)  # no report permission: no button
+        assert "form" not in render_template_string('{% include "reports/_send_report_links.html" %}', run=run)
