@@ -11,6 +11,7 @@ whose file exists and whose fingerprint still matches is returned as is, anythin
 """
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import logging
 import os
@@ -20,6 +21,7 @@ from flask import current_app
 from flask_babel import gettext as _
 
 from backoffice.extensions import db
+from models.clock import utcnow
 from models.task import FAILED, FINISHED, QUEUED, RUNNING, BackgroundTask
 
 from .queue import create_task, enqueue, run_as_task, task_finished, task_progress
@@ -34,6 +36,14 @@ TASK_KINDS = tuple(KINDS.values())
 
 class ReportError(Exception):
     """A report that cannot be produced, with the reason shown to the user (French)."""
+
+
+def is_abandoned(task: BackgroundTask) -> bool:
+    """A task queued or running for longer than any render may take: its worker died, or Redis lost the
+    job. Asking again then starts it again instead of waiting forever."""
+    limit = int(current_app.config.get("REPORT_PDF_TIME_LIMIT", 300))
+    started = task.created_at or utcnow()
+    return utcnow() - started > dt.timedelta(seconds=2 * limit + 120)
 
 
 def task_id_for(report: str, object_id: int, concession_id: int | None) -> str:
@@ -115,10 +125,12 @@ def request_pdf(report: str, object_id: int, concession_id: int | None, user_id:
     task_id = task_id_for(report, object_id, concession_id)
     print_ = fingerprint(report, object_id, concession_id)
     task = db.session.get(BackgroundTask, task_id)
-    if is_valid(task, print_) or (task is not None and task.status in (QUEUED, RUNNING)):
+    if is_valid(task, print_) or (task is not None and task.status in (QUEUED, RUNNING)
+                                  and not is_abandoned(task)):
         return task
-    if task is not None and task.status == FINISHED:  # stale: the data changed since
+    if task is not None and task.status != FAILED:  # stale (the data changed) or abandoned: again
         task.status, task.progress, task.message, task.result_path, task.finished_at = QUEUED, 0, None, None, None
+        task.created_at = utcnow()
         if user_id is not None:
             task.user_id = user_id
         db.session.commit()

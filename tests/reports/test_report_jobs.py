@@ -165,3 +165,18 @@ def test_the_pdf_buttons_for_other_pages_post_to_the_report_endpoints(app, netwo
     with app.test_request_context("/"):
         login_user(network.validator)  # no report permission: no button
         assert "form" not in render_template_string('{% include "reports/_send_report_links.html" %}', run=run)
+
+
+def test_a_task_left_queued_by_a_dead_worker_is_started_again_when_asked(network, sent, login, app):
+    import datetime as dt
+
+    from models.task import QUEUED
+
+    task_id = task_id_for(SEND_REPORT, sent["run_id"], network.nord.id)
+    stuck = BackgroundTask(id=task_id, kind="pdf-send-report", description="x", concession_id=network.nord.id,
+                           status=QUEUED, created_at=dt.datetime(2020, 1, 1))
+    db.session.add(stuck)
+    db.session.commit()
+    client = login(network.cdv_nord)
+    status = client.get(f"/reports/task/{task_of(ask(client, sent['run_id']))}/status").get_json()
+    assert status["status"] == "finished" and status["download_url"]
