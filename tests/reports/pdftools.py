@@ -36,3 +36,16 @@ def page_is_blank(pdf: bytes, page: int = 1) -> bool:
                          input=pdf, capture_output=True, check=True).stdout
     image = Image.open(io.BytesIO(png)).convert("L")
     return image.getextrema()[0] >= 250
+
+
+def save_page_png(pdf: bytes, name: str, page: int = 1) -> str:
+    """Keep a page as a PNG in test-artifacts/ for a human to look at."""
+    root = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))),
+                        "test-artifacts")
+    os.makedirs(root, exist_ok=True)
+    png = subprocess.run(["pdftoppm", "-f", str(page), "-l", str(page), "-r", "80", "-png", "-"],
+                         input=pdf, capture_output=True, check=True).stdout
+    path = os.path.join(root, f"{name}.png")
+    with open(path, "wb") as handle:
+        handle.write(png)
+    return path

@@ -11,7 +11,7 @@ from backoffice.extensions import db
 from models.campaign import Campaign, Offer, create_offer, flash_statistics, update_offer, validate_campaign
 from tests.campaigns_core.helpers import sent_flash
 
-from .pdftools import page_is_blank, pdf_text
+from .pdftools import page_is_blank, pdf_text, save_page_png
 
 
 def summary(client, campaign_id):
@@ -56,6 +56,7 @@ def test_the_filiale_prints_a_flash_summary_with_validation_states_and_the_pages
     assert [int(n) for n in re.findall(r"\d+", line.replace("(50 %)", ""))] == [
         stats.targeted, stats.validated, stats.modified, stats.deleted, stats.added]
     assert not page_is_blank(pdf, 1)
+    save_page_png(pdf, "reports-campaign-summary")
 
 
 def test_a_dealer_prints_their_copy_and_sees_no_other_concession(network, login, report_folder):

@@ -11,7 +11,7 @@ from models.scope import Scope
 from models.send import SendRun
 from models.task import BackgroundTask
 
-from .pdftools import page_is_blank, pdf_text
+from .pdftools import page_is_blank, pdf_text, save_page_png
 
 
 def ask(client, run_id, **data):
@@ -41,6 +41,7 @@ def test_a_dealer_prints_the_bilan_in_one_click_and_gets_only_their_vehicles(net
     assert "véhicule sans type de boîte de renseigné" in text
     assert "9001" not in text and "SUDMARKER" not in text
     assert not page_is_blank(pdf.data, 1)
+    save_page_png(pdf.data, "reports-send-report-nord")
 
 
 def test_the_pdf_figures_equal_the_send_pages_figures(network, sent, login):
