@@ -206,7 +206,8 @@ STORED_COLUMNS = (Vehicle.score, Vehicle.score_photos, Vehicle.score_price, Vehi
 UPDATE_CHUNK = 2000
 
 
-def refresh_scores(session, concession_ids=None, vehicle_ids=None, today: dt.date | None = None) -> int:
+def refresh_scores(session, concession_ids=None, vehicle_ids=None, today: dt.date | None = None,
+                   make_model: tuple[str, str] | None = None) -> int:
     """Recompute and store the scores of the stock (or of some concessions / vehicles), set-wise.
 
     Sold vehicles are scored too (harmless, and a sale can be cancelled). Only rows whose stored
@@ -218,6 +219,9 @@ def refresh_scores(session, concession_ids=None, vehicle_ids=None, today: dt.dat
         stmt = stmt.where(Vehicle.concession_id.in_(list(concession_ids)))
     if vehicle_ids is not None:
         stmt = stmt.where(Vehicle.id.in_(list(vehicle_ids)))
+    if make_model is not None:  # a sale moved this make+model's median: its vehicles are rescored
+        mk, md = _key(*make_model)
+        stmt = stmt.where(func.upper(Vehicle.make) == mk, func.upper(Vehicle.model) == md)
     rows = session.execute(stmt).all()
     if not rows:
         return 0

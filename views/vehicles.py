@@ -26,7 +26,7 @@ from models.permissions import STOCK_READ, STOCK_WRITE
 from models.vehicle import (AFFECTATIONS, BODY_CATEGORIES, DESTINATIONS, ENERGIES, GEARBOXES, GENRES,
                             ORIGINS, REGISTRATION_PATTERN, STATUSES, VIN_PATTERN, apply_sale_price)
 
-from models.scoring import photo_points, score_vehicle
+from models.scoring import photo_points, refresh_scores, score_vehicle
 
 from .base import ConcessionScopedModelView, current_scope
 
@@ -215,7 +215,11 @@ class VehicleView(ConcessionScopedModelView):
         old = (history.deleted or history.unchanged or [None])[0] if not is_created else None
         model.sale_price_ttc = old
         apply_sale_price(model, typed, current_user.id)
+        status = inspect(model).attrs.status.history  # read before a query flushes it away
+        sold_or_unsold = not is_created and "VND" in list(status.added or []) + list(status.deleted or [])
         score_vehicle(db.session, model)  # the score's inputs may have changed (price, cote, km…)
+        if sold_or_unsold:  # a sale (or its cancellation) moves the resale median of this make+model
+            refresh_scores(db.session, make_model=(model.make, model.model))
 
     # Photos ---------------------------------------------------------------------------------
     @expose("/photos/<int:id>/", methods=("GET", "POST"))

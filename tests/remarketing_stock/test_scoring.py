@@ -166,3 +166,29 @@ def test_nightly_job_scores_the_whole_stock(network, factories):
     db.session.refresh(a), db.session.refresh(b)
     assert a.scored_on == TODAY and b.score is not None
     assert SCHEDULE[0][0] == "jobs.scoring.refresh_all_scores"
+
+
+def test_a_sale_on_the_fiche_rescores_the_same_model(network, factories, login):
+    """Three quick sales of a model make it "facile" for the vehicles still in stock."""
+    for days in (10, 20):
+        _sold(factories, network.gap, "PEUGEOT", "208", days, 5)
+    old = dt.date.today() - dt.timedelta(days=365 * 12)
+    in_stock = factories.vehicle(network.gap, make="PEUGEOT", model="208", first_registration_date=old)
+    refresh_scores(db.session)
+    db.session.commit()
+    db.session.refresh(in_stock)
+    assert in_stock.resale_ease == HARD   # two sales only: its age decides
+    to_sell = factories.vehicle(network.gap, make="PEUGEOT", model="208",
+                                entry_date=dt.date.today() - dt.timedelta(days=30))
+    c = login(network.cdv_nord)
+    html = c.get(f"/vehicles/edit/?id={to_sell.id}").get_data(as_text=True)
+    import re  # noqa: PLC0415
+    fields = dict(re.findall(r'<input[^>]*name="([^"]+)"[^>]*value="([^"]*)"', html))
+    selects = dict(re.findall(r'<select[^>]*name="([^"]+)"[^>]*>.*?<option selected value="([^"]*)"', html, re.S))
+    data = {**fields, **selects, "status": "VND", "sale_date": dt.date.today().isoformat()}
+    data.pop("csrf_token", None)
+    r = c.form(f"/vehicles/edit/?id={to_sell.id}", data)
+    assert r.status_code == 302, r.get_data(as_text=True)[:2000]
+    db.session.expire_all()
+    assert db.session.get(Vehicle, to_sell.id).status == "VND"
+    assert db.session.get(Vehicle, in_stock.id).resale_ease == EASY
