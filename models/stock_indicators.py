@@ -166,11 +166,6 @@ def _filter_of(params: Mapping, today: dt.date):
     return and_(*conds) if conds else true()
 
 
-def _avg(expr, where=None):
-    agg = func.avg(expr)
-    return agg.filter(where) if where is not None else agg
-
-
 def _ratio(part: int, whole: int) -> float:
     return 100.0 * part / whole if whole else 0.0
 
@@ -283,9 +278,10 @@ def _bucket_columns(today: dt.date, with_codes: bool) -> tuple:
     """The aggregate columns of the bucket statement (built once per day)."""
     columns = [
         func.count().label("total"),
-        _avg(days_since(Vehicle.entry_date, today), Vehicle.entry_date.is_not(None)).label("stock_age"),
-        _avg(days_since(Vehicle.price_changed_on, today), Vehicle.price_changed_on.is_not(None)).label("price_age"),
-        _avg(Vehicle.score).label("score"),
+        # AVG skips NULLs: a vehicle without entry date / price date / score does not count
+        func.avg(days_since(Vehicle.entry_date, today)).label("stock_age"),
+        func.avg(days_since(Vehicle.price_changed_on, today)).label("price_age"),
+        func.avg(Vehicle.score).label("score"),
         func.count().filter(_filter_of(TO_REPRICE, today)).label("to_reprice"),
     ]
     for param, buckets in DISTRIBUTIONS:
