@@ -161,6 +161,17 @@ def generate_send_report_pdf(run_id: int, concession_id: int | None = None) -> s
     return db.session.get(BackgroundTask, task_id).result_path
 
 
+def queue_send_report_pdf(run_id: int, concession_id: int | None = None) -> str:
+    """Ask for the bilan's PDF as its own job (returns the task id): what a send's last step calls when
+    it should not wait for the render. A failure here never concerns the send itself."""
+    try:
+        return request_pdf(SEND_REPORT, run_id, concession_id).id
+    except Exception:  # the send is done whatever happens to its PDF; the page can ask again
+        log.exception("could not queue the PDF of send run %s", run_id)
+        db.session.rollback()
+        return task_id_for(SEND_REPORT, run_id, concession_id)
+
+
 # The job ---------------------------------------------------------------------------------------------
 
 def build_pdf(report: str, object_id: int, concession_id: int | None) -> str:

@@ -181,3 +181,12 @@ def test_a_task_left_queued_by_a_dead_worker_is_started_again_when_asked(network
     client = login(network.cdv_nord)
     status = client.get(f"/reports/task/{task_of(ask(client, sent['run_id']))}/status").get_json()
     assert status["status"] == "finished" and status["download_url"]
+
+
+def test_the_send_can_queue_its_pdf_without_waiting_for_it(network, sent, login):
+    from jobs.reports import queue_send_report_pdf
+
+    task_id = queue_send_report_pdf(sent["run_id"])
+    task = db.session.get(BackgroundTask, task_id)
+    assert task.status == "finished" and os.path.isfile(task.result_path)  # in-process without Redis
+    assert queue_send_report_pdf(999999) == task_id_for(SEND_REPORT, 999999, None)  # never raises
