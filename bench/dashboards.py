@@ -52,6 +52,18 @@ def main(argv=None):
         else:
             url = "/remarketing/retail/?status=ST&status=VD&status=DV&status=ARR"
             results.append(report(f"{who} 4 statuses", measure(client, counter, url, runs=args.runs), target))
+    # The publication dashboard's send panels come from the publication and sends features:
+    # the dashboard's own share, measured without them.
+    import views.remarketing as remarketing
+
+    panels = list(remarketing.PUBLICATION_PANELS)
+    remarketing.PUBLICATION_PANELS[:] = []
+    for who, email, target in USERS:
+        client = login(app, email)
+        results.append(report(f"{who} /remarketing/ without send panels",
+                              measure(client, counter, "/remarketing/", runs=args.runs), target))
+    remarketing.PUBLICATION_PANELS[:] = panels
+
     # The network comparison is kept REMARKETING_NETWORK_CACHE_SECONDS (300 s by default): the
     # first dealer view after that pays for one aggregate over the whole network. Measured here.
     app.config["REMARKETING_NETWORK_CACHE_SECONDS"] = 0
