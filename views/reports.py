@@ -53,6 +53,10 @@ def requested_concession(allowed_ids=None) -> int | None:
             abort(404)
         if not scope.allows(concession_id) or (allowed_ids is not None and concession_id not in allowed_ids):
             abort(404)
+        from models.organisation import Concession
+
+        if db.session.get(Concession, concession_id) is None:
+            abort(404)
         return concession_id
     if scope.is_network:
         return None

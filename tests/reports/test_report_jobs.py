@@ -128,6 +128,8 @@ def test_a_dealer_cannot_reach_another_concessions_report(network, sent, login):
     assert nord.form(f"/reports/send/{sent['run_id']}/", {"concession": str(network.sud.id)}).status_code == 404
     assert nord.form(f"/reports/send/{sent['run_id']}/", {"concession": "all"}).status_code == 302  # → own
     assert nord.form("/reports/send/999999/").status_code == 404
+    assert login(network.admin).form(f"/reports/send/{sent['run_id']}/", {"concession": "4242"}).status_code == 404
+    assert login(network.admin).form(f"/reports/send/{sent['run_id']}/", {"concession": "x"}).status_code == 404
     assert nord.get("/reports/task/pdf_send-report_1_x/").status_code == 404
     assert nord.get("/reports/task/not-a-task/status").status_code == 404
     index = nord.get("/reports/").get_data(as_text=True)
