@@ -213,6 +213,7 @@ class StockListView(SecureBaseView):
             "stock_lists/list.html", destination=destination, title=LIST_TITLES[destination], rows=rows,
             total=total, page=page, pages=pages, per_page=per_page, page_sizes=PAGE_SIZES, sort=sort, desc=desc,
             thumbs=thumbs, media=media, has_media=MEDIA_COLUMN_PROVIDER is not None, today=today,
+            media_legend=getattr(MEDIA_COLUMN_PROVIDER, "legend", None),
             params=params, chosen_statuses=statuses(params) or [], concessions=concessions, sites=sites,
             can_write=current_user.has_permission(STOCK_WRITE), helpers=ListHelpers(destination, today),
             active_filters=self._active_filters(params, concessions, sites), option_lists=OPTION_LISTS,

@@ -187,7 +187,8 @@ def seed(ctx):
     for _ in range(ctx.vehicles - demo_count):
         add(rng.choice(sites))
     # Sales history of the last 12 months: what "facilité de revente" and valuations learn from.
-    for _ in range(max(60, ctx.vehicles // 4)):
+    # Enough sales that comparable vehicles exist for valuations ("Coter") on the demo stock.
+    for _ in range(max(400, ctx.vehicles // 4)):
         add(rng.choice(demo_sites if ctx.vehicles <= 150 else sites), sold=True)
 
     photo_counts = [r["photo_count"] for r in rows]
