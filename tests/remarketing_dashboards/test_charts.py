@@ -39,3 +39,17 @@ def test_the_comparison_chart_has_no_link():
     root = ET.fromstring(svg)
     assert not root.findall(f".//{SVG}a")
     assert "Réseau" in svg and "60" in svg
+
+
+@pytest.mark.no_db
+def test_charts_print_in_a_pdf():
+    from weasyprint import HTML
+
+    from reports.fetcher import make_fetcher
+
+    chart = column_chart([Bar("0–30 j", 12, href="/stock/retail/?stock_age=0-30"), Bar("> 180 j", 3)],
+                         title="Âge du stock")
+    rows = row_chart([Bar("PEUGEOT", 11, href="/stock/retail/?make=PEUGEOT")])
+    pdf = HTML(string=f"<html><body>{chart}{rows}</body></html>", base_url="/",
+               url_fetcher=make_fetcher("static")).write_pdf()
+    assert pdf.startswith(b"%PDF") and len(pdf) > 1000
