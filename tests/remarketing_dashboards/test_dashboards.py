@@ -205,3 +205,14 @@ def test_network_wide_users_choose_a_concession_then_its_sites(stock, login):
     assert f"{rennes} véhicules" in body and "RENNES" in body
     for href, _key, n in bars(body, "repartition-site"):
         assert f"site={stock.rennes.id}" in href and rows_behind(href, stock.filiale) == n
+
+
+@pytest.mark.parametrize("destination", ["retail", "trade"])
+def test_the_indicator_phrases_of_a_destination_open_their_lists(stock, login, destination):
+    client = login(stock.cdv_nord)
+    links = phrases(client.get(f"/remarketing/{destination}/").get_data(as_text=True))
+    assert {"stock-total", "reprice"} <= set(links)
+    for testid in ("stock-total", "reprice"):
+        href, n = links[testid]
+        assert list_count(client, href) == n, testid
+    assert links["reprice"][1] > 0
