@@ -19,6 +19,7 @@ import tempfile
 
 from flask import current_app
 from flask_babel import gettext as _
+from sqlalchemy.exc import IntegrityError
 
 from backoffice.extensions import db
 from models.clock import utcnow
@@ -134,8 +135,12 @@ def request_pdf(report: str, object_id: int, concession_id: int | None, user_id:
         if user_id is not None:
             task.user_id = user_id
         db.session.commit()
-    task = create_task(task_id, KINDS[report], describe(report, object_id, concession_id), user_id=user_id,
-                       concession_id=concession_id)
+    try:
+        create_task(task_id, KINDS[report], describe(report, object_id, concession_id), user_id=user_id,
+                    concession_id=concession_id)
+    except IntegrityError:  # a second click raced this one and created the task first: join it
+        db.session.rollback()
+        return db.session.get(BackgroundTask, task_id)
     enqueue(build_pdf, report, object_id, concession_id, job_id=task_id, queue=report_queue(),
             job_timeout=int(current_app.config.get("REPORT_PDF_TIME_LIMIT", 300)) + 60)
     db.session.expire_all()

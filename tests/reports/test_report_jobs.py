@@ -192,3 +192,21 @@ def test_the_send_can_queue_its_pdf_without_waiting_for_it(network, sent, login)
     task = db.session.get(BackgroundTask, task_id)
     assert task.status == "finished" and os.path.isfile(task.result_path)  # in-process without Redis
     assert queue_send_report_pdf(999999) == task_id_for(SEND_REPORT, 999999, None)  # never raises
+
+
+def test_a_double_click_racing_the_first_request_joins_its_task(network, sent, monkeypatch):
+    import jobs.reports as jr
+    from sqlalchemy import insert
+
+    def raced(task_id, *args, **kwargs):
+        # The other click's row lands between this request's lookup and its insert.
+        db.session.execute(insert(BackgroundTask).values(id=task_id, kind="pdf-send-report", status="running",
+                                                         concession_id=network.nord.id, progress=0, total=0))
+        db.session.commit()
+        db.session.execute(insert(BackgroundTask).values(id=task_id, kind="pdf-send-report", status="queued",
+                                                         progress=0, total=0))  # this request's own insert
+
+    monkeypatch.setattr(jr, "create_task", raced)
+    task = request_pdf(SEND_REPORT, sent["run_id"], network.nord.id)
+    assert task.id == task_id_for(SEND_REPORT, sent["run_id"], network.nord.id) and task.status == "running"
+    assert db.session.query(BackgroundTask).count() == 1
