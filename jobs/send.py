@@ -555,6 +555,16 @@ def confirm_held_medium(send_medium_id: int, user_id: int | None) -> bool:
     sm = db.session.get(SendMedium, send_medium_id)
     medium = db.session.get(Medium, sm.medium_id)
     fmt = get_format(medium.feed_format)
+    newer = db.session.execute(select(PublishedFeed.id).where(
+        PublishedFeed.medium_id == sm.medium_id, PublishedFeed.run_id > sm.run_id).limit(1)).first()
+    if newer:   # publishing this older feed would replace a newer one on the portal
+        sm.status, sm.finished_at = SKIPPED, utcnow()
+        sm.message = "Un envoi plus récent a déjà publié ce média : ce flux retenu n'est plus à publier."
+        if sm.pending_path:
+            Path(sm.pending_path).unlink(missing_ok=True)
+        db.session.commit()
+        finalize_run(sm.run_id)
+        return False
     if not sm.pending_path or file_checksum(sm.pending_path) != sm.pending_checksum:
         sm.status, sm.message = FAILED, "Le flux retenu n'est plus disponible : relancez un envoi."
         db.session.commit()

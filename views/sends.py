@@ -174,18 +174,19 @@ class SendsView(SecureBaseView):
         sm = _medium_or_404(send_medium_id)
         from jobs.send import confirm_held_medium
 
+        target = request.form.get("next") or ""
+        if not target.startswith("/") or target.startswith("//"):   # never redirect off-site
+            target = url_for(".run", run_id=sm.run_id)
         try:
             ok = confirm_held_medium(sm.id, current_user.id)
         except Exception as exc:  # endpoint down, disk full: the feed stays held, the admin is told
             flash(_("La publication a échoué : %(err)s. Le flux reste retenu.", err=str(exc)), "danger")
-            return redirect(request.form.get("next") or url_for(".run", run_id=sm.run_id))
+            return redirect(target)
         if ok:
             flash(_("Flux de %(medium)s publié.", medium=sm.medium_name), "success")
         else:
-            flash(_("Ce flux n'est plus en attente de confirmation."), "warning")
-        target = request.form.get("next") or ""
-        if not target.startswith("/") or target.startswith("//"):
-            target = url_for(".run", run_id=sm.run_id)
+            db.session.refresh(sm)
+            flash(sm.message or _("Ce flux n'est plus en attente de confirmation."), "warning")
         return redirect(target)
 
 

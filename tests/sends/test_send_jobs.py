@@ -242,3 +242,27 @@ def test_old_vehicle_lists_are_purged_but_the_history_figures_stay(network, fact
                               .where(SendOutcome.run_id == recent)).scalar_one() == 1
     sm = db.session.execute(select(SendMedium).where(SendMedium.run_id == old)).scalar_one()
     assert sm.sent_count == 1                                   # the bilan's figures are kept
+
+
+def test_a_held_feed_is_not_published_over_a_newer_send(network, factories, publication, feed_folder):
+    cars = [factories.vehicle(network.gap, photo_count=1) for _ in range(4)]
+    medium = publication.medium("EDEN", "generic_csv", [network.nord])
+    start_send()
+    for car in cars[:3]:
+        car.status = "VND"
+    db.session.commit()
+    held_run = start_send()
+    held = db.session.execute(select(SendMedium).where(SendMedium.run_id == held_run)).scalar_one()
+    assert held.status == HELD
+    for car in cars[:3]:
+        car.status = "ST"
+    db.session.commit()
+    newer = start_send()                                  # back to 4 listings: published
+    assert db.session.get(SendRun, newer).status == DONE
+    path = feed_file(feed_folder, medium, "csv")
+    current = path.read_bytes()
+    assert confirm_held_medium(held.id, network.admin.id) is False
+    assert path.read_bytes() == current                   # the newer feed stays on the portal
+    db.session.expire_all()
+    assert db.session.get(SendMedium, held.id).status == "skipped"
+    assert db.session.get(SendRun, held_run).status == DONE
