@@ -171,8 +171,9 @@ def render_parts(parts: list[str], *, static_folder: str, title: str | None = No
                  progress=None) -> RenderResult:
     """Render HTML ``parts`` into one numbered PDF within ``time_limit`` seconds.
 
-    Several parts and ``processes`` > 1: rendered in forked worker processes, killed on timeout.
-    Otherwise in-process, under SIGALRM when in the main thread, else checked between parts.
+    Several parts and ``processes`` > 1, from the main thread (RQ work horse, CLI): rendered in forked
+    worker processes, killed on timeout. Otherwise in-process, under SIGALRM in the main thread, else
+    (a web server thread in embedded mode) with the limit checked between parts.
     ``progress(done, total)`` is called as parts complete.
     """
     started = time.monotonic()
@@ -181,7 +182,10 @@ def render_parts(parts: list[str], *, static_folder: str, title: str | None = No
     total_parts = len(parts)
     results: list = [None] * total_parts
 
-    if total_parts > 1 and processes > 1:
+    # Forking is only safe from the main thread: in a threaded web server (embedded mode, no Redis),
+    # another thread may hold a lock (logging, a connection pool) that the child would inherit locked.
+    in_main_thread = threading.current_thread() is threading.main_thread()
+    if total_parts > 1 and processes > 1 and in_main_thread:
         import multiprocessing
 
         _warm_up(static_folder)  # children inherit the warmed fonts and caches through fork

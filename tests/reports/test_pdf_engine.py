@@ -152,3 +152,28 @@ def test_a_render_in_worker_processes_past_its_time_limit_is_stopped(app):
     html = "<html><body><table>" + "<tr><td>x</td><td>y</td></tr>" * 4000 + "</table></body></html>"
     with pytest.raises(RenderTimeout):
         render_parts([html, html], static_folder=app.static_folder, processes=2, time_limit=0.2)
+
+
+def test_a_render_from_a_web_server_thread_stays_in_process_and_is_still_numbered(app, monkeypatch):
+    """No fork from a thread (inherited locks); the parts are rendered one after the other."""
+    import reports.pdf
+
+    def no_fork(*args, **kwargs):
+        raise AssertionError("forked from a thread")
+
+    monkeypatch.setattr(reports.pdf, "ProcessPoolExecutor", no_fork)
+    data = report(sent=400)
+    assert len(send_report_blocks(data, budget=150)) > 2
+    out = {}
+
+    def render():
+        with app.app_context():
+            out["result"] = render_send_report(data, processes=2)
+
+    thread = threading.Thread(target=render)
+    thread.start()
+    thread.join(120)
+    result = out["result"]
+    pages = pdf_pages_text(result.pdf)
+    assert len(pages) == result.pages > 1
+    assert all(f"Page {n} / {len(pages)}" in page for n, page in enumerate(pages, start=1))
