@@ -293,6 +293,24 @@ class RunSnapshot:
     def __init__(self, inputs, columns, rows, resolver):
         self.inputs, self.columns, self.rows, self.resolver = inputs, columns, rows, resolver
 
+    # Pickled with the vehicles as plain tuples: four times faster to load in every medium's job
+    # than 100,000 dataclass objects.
+    def __getstate__(self):
+        import dataclasses
+
+        i = self.inputs
+        fields = _vehicle_fields()
+        vehicles = [tuple(getattr(v, f) for f in fields) for v in i.vehicles]
+        return {"inputs": dataclasses.replace(i, vehicles=[]), "vehicles": vehicles, "columns": self.columns,
+                "rows": self.rows, "resolver": self.resolver}
+
+    def __setstate__(self, state):
+        from models.send_decision import VehicleInput
+
+        state["inputs"].vehicles = [VehicleInput(*t) for t in state["vehicles"]]
+        self.inputs, self.columns, self.rows, self.resolver = (state["inputs"], state["columns"], state["rows"],
+                                                               state["resolver"])
+
     def rows_for(self, vehicle_ids) -> dict[int, dict]:
         columns, rows = self.columns, self.rows
         return {vid: dict(zip(columns, rows[vid])) for vid in vehicle_ids if vid in rows}
@@ -313,6 +331,14 @@ class RunSnapshot:
         return DecisionInputs(i.vehicles, media, {k: v for k, v in i.configs.items() if k[1] == medium_id},
                               [s for s in i.subscriptions if s.medium_id == medium_id],
                               [s for s in i.states if s.medium_id == medium_id], i.today)
+
+
+def _vehicle_fields() -> list[str]:
+    import dataclasses
+
+    from models.send_decision import VehicleInput
+
+    return [f.name for f in dataclasses.fields(VehicleInput)]
 
 
 def _snapshot_path(run) -> Path:
@@ -420,35 +446,31 @@ def _listing_rows(sent, rows, contacts):
 
 def _record_outcomes(sm, decisions, contacts) -> None:
     db.session.execute(delete(SendOutcome).where(SendOutcome.send_medium_id == sm.id))
-    run_id, sm_id = sm.run_id, sm.id
-    values = []
-    for d in decisions:
-        contact = contacts.get((d.vehicle_id, d.list_id)) if d.outcome == SENT else None
-        values.append({
-            "run_id": run_id, "send_medium_id": sm_id, "vehicle_id": d.vehicle_id,
-            "concession_id": d.concession_id, "publication_list_id": d.list_id, "outcome": d.outcome,
-            "reasons": "\n".join(d.reasons) or None, "rank": d.rank,
-            "contact_name": contact[0] if contact else None,
-            "contact_phone": contact[1] if contact else None,
-        })
-    bulk_insert_outcomes(values)
+    run_id, sm_id, get_contact = sm.run_id, sm.id, contacts.get
+    rows = []
+    ap = rows.append
+    for d in decisions:   # tuples in OUTCOME_COLUMNS order: 100,000s per medium
+        contact = get_contact((d.vehicle_id, d.list_id)) if d.outcome == SENT else None
+        ap((run_id, sm_id, d.vehicle_id, d.concession_id, d.list_id, d.outcome, "\n".join(d.reasons) or None,
+            d.rank, contact[0] if contact else None, contact[1] if contact else None))
+    bulk_insert_outcomes(rows)
 
 
 OUTCOME_COLUMNS = ("run_id", "send_medium_id", "vehicle_id", "concession_id", "publication_list_id", "outcome",
                    "reasons", "rank", "contact_name", "contact_phone")
 
 
-def bulk_insert_outcomes(values: list[dict]) -> None:
-    """Insert report rows: COPY on PostgreSQL (100,000s of rows), executemany elsewhere."""
-    if not values:
+def bulk_insert_outcomes(rows: list[tuple]) -> None:
+    """Insert report rows (tuples in OUTCOME_COLUMNS order): COPY on PostgreSQL, executemany elsewhere."""
+    if not rows:
         return
     if db.session.get_bind().dialect.name == "postgresql":
         cursor = db.session.connection().connection.driver_connection.cursor()
         with cursor.copy(f"COPY send_outcome ({', '.join(OUTCOME_COLUMNS)}) FROM STDIN") as copy:
-            for v in values:
-                copy.write_row([v[c] for c in OUTCOME_COLUMNS])
+            for row in rows:
+                copy.write_row(row)
         return
-    db.session.execute(insert(SendOutcome), values)
+    db.session.execute(insert(SendOutcome), [dict(zip(OUTCOME_COLUMNS, row)) for row in rows])
 
 
 def previous_listing_count(medium_id: int, run_id: int) -> int | None:
