@@ -152,15 +152,22 @@ class _Alarm:
         self.fired = False
         if self.active:
             self.previous = signal.signal(signal.SIGALRM, self._raise)
+            self.started = time.monotonic()
+            # RQ's work horse times its job out with the same timer: keep the sooner deadline, and give
+            # RQ its remaining time back afterwards.
+            self.outer, _interval = signal.getitimer(signal.ITIMER_REAL)
+            seconds = min(self.seconds, self.outer) if self.outer > 0 else self.seconds
             # Re-armed every 0.5 s: an exception raised inside a finaliser (__del__) is swallowed by
             # Python, the next one lands in the render.
-            signal.setitimer(signal.ITIMER_REAL, self.seconds, 0.5)
+            signal.setitimer(signal.ITIMER_REAL, seconds, 0.5)
         return self
 
     def __exit__(self, exc_type, exc, tb):
         if self.active:
             signal.setitimer(signal.ITIMER_REAL, 0)
             signal.signal(signal.SIGALRM, self.previous)
+            if self.outer > 0:
+                signal.setitimer(signal.ITIMER_REAL, max(self.outer - (time.monotonic() - self.started), 0.001))
         if self.fired and exc_type is None:
             raise RenderTimeout(f"rendu interrompu après {self.seconds:.0f} s")
         return False

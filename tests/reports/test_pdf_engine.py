@@ -177,3 +177,20 @@ def test_a_render_from_a_web_server_thread_stays_in_process_and_is_still_numbere
     pages = pdf_pages_text(result.pdf)
     assert len(pages) == result.pages > 1
     assert all(f"Page {n} / {len(pages)}" in page for n, page in enumerate(pages, start=1))
+
+
+def test_the_render_time_limit_gives_an_outer_alarm_its_remaining_time_back(app):
+    """RQ's work horse times the whole job out with SIGALRM too: rendering must not cancel it."""
+    import signal
+
+    fired = []
+    previous = signal.signal(signal.SIGALRM, lambda *a: fired.append(True))
+    signal.setitimer(signal.ITIMER_REAL, 50)
+    try:
+        render_parts(["<html><body>x</body></html>"], static_folder=app.static_folder, processes=1, time_limit=30)
+        remaining, _interval = signal.getitimer(signal.ITIMER_REAL)
+        assert 40 < remaining <= 50
+        assert signal.getsignal(signal.SIGALRM) is not None and not fired
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
