@@ -145,3 +145,10 @@ def test_the_home_page_shows_the_last_send_to_report_readers(network, sent, logi
     body = login(network.vendeur_nord).get("/").get_data(as_text=True)
     assert 'data-testid="send-home"' in body and "Dernier envoi" in body
     assert 'data-testid="send-home"' not in login(network.validator).get("/").get_data(as_text=True)
+
+
+def test_the_report_is_translated_to_english(network, sent, login):
+    client = login(network.admin)
+    client.form("/lang/en", {"next": "/sends/"})
+    body = client.get(f"/sends/run/{sent['run_id']}/?ref=2029").get_data(as_text=True)
+    assert "Vehicles sent" in body and "Vehicle 2029 filtered on Applications UbiFlow for 2 reasons" in body
