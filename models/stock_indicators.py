@@ -333,6 +333,12 @@ def clear_network_cache() -> None:
         _network_cache.clear()
 
 
+def stock_count(session, scope, destination: str, selection: Selection, today: dt.date) -> int:
+    """Vehicles of one destination in the selection (one statement), e.g. the "VO sans destination"."""
+    conds = _base_conditions(scope, [destination], selection, today)
+    return session.execute(select(func.count()).select_from(Vehicle).where(*conds)).scalar_one()
+
+
 # Répartitions ----------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class Slice:

@@ -228,6 +228,8 @@ class DestinationDashboardView(_DashboardBase):
         day = today()
         dest = self.destination
         figures = si.destination_figures(db.session, scope, dest, sel, day)
+        # the guide's "9 VO sans destination": vehicles to route to this list or the other one
+        without_destination = si.stock_count(db.session, scope, "none", sel, day)
         if scope.is_network and sel.site_id is None and sel.concession_id is None:
             network = figures  # the whole network is what this user sees: no second statement
         else:
@@ -253,7 +255,7 @@ class DestinationDashboardView(_DashboardBase):
             ("make", _("Marque"), repartition_chart(makes, "make", dest, sel), len(makes) >= REPARTITION_LIMIT),
         ]
         return self.render("remarketing/destination.html", selector=selector, statuses=STATUSES, figures=figures,
-                           network=network,
+                           network=network, without_destination=without_destination,
                            charts=charts, repartitions=repartitions, sel=sel, destination=dest,
                            list_url=list_url, days=_days, number=number, si=si, tab=dest,
                            repartition_limit=REPARTITION_LIMIT)

@@ -211,8 +211,9 @@ def test_network_wide_users_choose_a_concession_then_its_sites(stock, login):
 def test_the_indicator_phrases_of_a_destination_open_their_lists(stock, login, destination):
     client = login(stock.cdv_nord)
     links = phrases(client.get(f"/remarketing/{destination}/").get_data(as_text=True))
-    assert {"stock-total", "reprice"} <= set(links)
-    for testid in ("stock-total", "reprice"):
+    assert {"stock-total", "reprice", "without-destination"} <= set(links)
+    for testid in ("stock-total", "reprice", "without-destination"):
         href, n = links[testid]
         assert list_count(client, href) == n, testid
-    assert links["reprice"][1] > 0
+    assert links["reprice"][1] > 0 and links["without-destination"][1] > 0
+    assert links["without-destination"][0].startswith("/stock/none/")
