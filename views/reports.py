@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import os
 
-from flask import abort, jsonify, redirect, request, send_file, url_for
+from flask import abort, flash, jsonify, redirect, request, send_file, url_for
 from flask_admin import expose
-from flask_babel import gettext as _, lazy_gettext as _l
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import select
 
@@ -121,9 +121,6 @@ class ReportsView(SecureBaseView):
         try:
             task = request_pdf(report, object_id, concession_id, user_id=current_user.id)
         except ReportError as exc:
-            task = None
-            from flask import flash
-
             flash(str(exc), "error")
             return redirect(request.referrer or url_for(".index"))
         return redirect(url_for(".task", task_id=task.id))
