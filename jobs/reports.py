@@ -39,10 +39,16 @@ class ReportError(Exception):
     """A report that cannot be produced, with the reason shown to the user (French)."""
 
 
+def _time_limit() -> float:
+    from reports.send_report import report_time_limit
+
+    return report_time_limit()
+
+
 def is_abandoned(task: BackgroundTask) -> bool:
     """A task queued or running for longer than any render may take: its worker died, or Redis lost the
     job. Asking again then starts it again instead of waiting forever."""
-    limit = int(current_app.config.get("REPORT_PDF_TIME_LIMIT", 300))
+    limit = int(_time_limit())
     started = task.created_at or utcnow()
     return utcnow() - started > dt.timedelta(seconds=2 * limit + 120)
 
@@ -142,7 +148,7 @@ def request_pdf(report: str, object_id: int, concession_id: int | None, user_id:
         db.session.rollback()
         return db.session.get(BackgroundTask, task_id)
     enqueue(build_pdf, report, object_id, concession_id, job_id=task_id, queue=report_queue(),
-            job_timeout=int(current_app.config.get("REPORT_PDF_TIME_LIMIT", 300)) + 60)
+            job_timeout=int(_time_limit()) + 60)
     db.session.expire_all()
     return db.session.get(BackgroundTask, task_id)
 

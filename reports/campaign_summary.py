@@ -82,11 +82,11 @@ def render_campaign_summary(data: CampaignSummaryData, *, time_limit: float | No
     """The campaign summary as PDF bytes."""
     from flask_babel import gettext as _
 
-    from .send_report import report_processes
+    from .send_report import report_processes, report_time_limit
 
     return render_parts(campaign_summary_parts(data), static_folder=current_app.static_folder,
                         title=_("Synthèse de campagne"),
-                        time_limit=time_limit or current_app.config.get("REPORT_PDF_TIME_LIMIT", 300),
+                        time_limit=time_limit or report_time_limit(),
                         processes=processes if processes is not None else report_processes(), progress=progress)
 
 

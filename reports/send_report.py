@@ -157,9 +157,19 @@ def send_report_parts(data: SendReportData, processes: int = 1) -> list[str]:
 
 
 def report_processes() -> int:
+    """Processes rendering the parts (config or environment REPORT_PDF_PROCESSES, default the CPUs)."""
     import os
 
-    return int(current_app.config.get("REPORT_PDF_PROCESSES") or os.cpu_count() or 1)
+    return int(current_app.config.get("REPORT_PDF_PROCESSES") or os.environ.get("REPORT_PDF_PROCESSES")
+               or os.cpu_count() or 1)
+
+
+def report_time_limit() -> float:
+    """Seconds one report may take (config or environment REPORT_PDF_TIME_LIMIT, default 300)."""
+    import os
+
+    return float(current_app.config.get("REPORT_PDF_TIME_LIMIT") or os.environ.get("REPORT_PDF_TIME_LIMIT")
+                 or 300)
 
 
 def render_send_report(data: SendReportData, *, time_limit: float | None = None,
@@ -170,8 +180,7 @@ def render_send_report(data: SendReportData, *, time_limit: float | None = None,
     processes = processes if processes is not None else report_processes()
     parts = send_report_parts(data, processes)
     return render_parts(parts, static_folder=current_app.static_folder, title=_("Bilan d'envoi"),
-                        time_limit=time_limit or current_app.config.get("REPORT_PDF_TIME_LIMIT", 300),
-                        processes=processes, progress=progress)
+                        time_limit=time_limit or report_time_limit(), processes=processes, progress=progress)
 
 
 # Loading from the send models ------------------------------------------------------------------------
