@@ -106,3 +106,13 @@ def test_offer_text_with_markup_is_printed_as_text(network, login, report_folder
     from .pdftools import pdf_image_count
 
     assert pdf_image_count(pdf) == 0
+
+
+def test_the_campaign_page_offers_the_pdf_summary_to_the_filiale_and_to_the_dealer_on_their_copy(
+        network, login):
+    flash, _ = sent_flash(network)
+    nord_copy = copy_of(flash, network.nord)
+    filiale_page = login(network.filiale).get(f"/campaigns/{flash.id}/").get_data(as_text=True)
+    assert f'action="/reports/campaign/{flash.id}/"' in filiale_page and "Synthèse PDF" in filiale_page
+    dealer_page = login(network.cdv_nord).get(f"/campaigns/{nord_copy.id}/").get_data(as_text=True)
+    assert f'action="/reports/campaign/{nord_copy.id}/"' in dealer_page
