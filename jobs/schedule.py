@@ -21,7 +21,7 @@ from flask.cli import AppGroup
 
 TIMEZONE = "Europe/Paris"
 # Modules whose SCHEDULE = [(dotted function, cron expression)] is added to the table.
-JOB_MODULES = ("jobs.scoring",)
+JOB_MODULES = ("jobs.scoring", "jobs.storefront", "jobs.campaign_stats")
 
 
 def send_cron_expression(hhmm: str) -> str:
@@ -82,15 +82,53 @@ def run_command(nightly):
 
 @send_cli.command("cron")
 def cron_command():
-    """Run RQ's cron scheduler with the periodic jobs (needs REDIS_URL)."""
+    """Run the periodic jobs: RQ's cron scheduler with REDIS_URL, else in this process."""
     from jobs.queue import redis_connection
 
     connection = redis_connection()
-    if connection is None:
-        raise click.ClickException("REDIS_URL is not set: the cron scheduler enqueues jobs on Redis")
     for name, dotted, cron in periodic_jobs():
         click.echo(f"{name}: {dotted} at '{cron}' ({TIMEZONE})")
+    if connection is None:
+        click.echo("REDIS_URL is not set: the jobs run in this process when due")
+        run_embedded_cron()
+        return
     build_cron_scheduler(connection).start()
+
+
+def next_runs(periodic, after):
+    """{name: next datetime} of each periodic job strictly after ``after`` (aware, Europe/Paris)."""
+    from croniter import croniter
+
+    return {name: croniter(cron, after).get_next(type(after)) for name, _dotted, cron in periodic}
+
+
+def run_embedded_cron(max_runs: int | None = None, clock=None, sleep=time.sleep) -> int:
+    """Embedded mode (no Redis): run each periodic job in this process when it is due.
+
+    The demo starts this beside the web server so that the nightly send runs by itself.
+    """
+    import datetime as dt
+    import logging
+    from zoneinfo import ZoneInfo
+
+    clock = clock or (lambda: dt.datetime.now(ZoneInfo(TIMEZONE)))
+    periodic = periodic_jobs()
+    functions = {name: dotted for name, dotted, _cron in periodic}
+    due = next_runs(periodic, clock())
+    done = 0
+    while max_runs is None or done < max_runs:
+        name = min(due, key=due.get)
+        wait = (due[name] - clock()).total_seconds()
+        if wait > 0:
+            sleep(min(wait, 60))
+            continue
+        try:
+            _resolve(functions[name])()
+        except Exception:  # one failing job must not stop the schedule
+            logging.getLogger(__name__).exception("periodic job %s failed", name)
+        done += 1
+        due[name] = next_runs([p for p in periodic if p[0] == name], due[name])[name]
+    return done
 
 
 @send_cli.command("schedule")

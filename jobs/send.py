@@ -618,10 +618,17 @@ def finalize_run(run_id: int) -> str:
         if run is not None:   # the run's shared snapshot is no longer needed
             for leftover in (_snapshot_path(run), _snapshot_path(run).with_suffix(".lock")):
                 leftover.unlink(missing_ok=True)
-        db.session.execute(update(SendRun).where(SendRun.id == run_id, SendRun.finished_at.is_(None))
-                           .values(finished_at=utcnow()))
+        ended_now = db.session.execute(update(SendRun).where(SendRun.id == run_id, SendRun.finished_at.is_(None))
+                                       .values(finished_at=utcnow())).rowcount == 1
+    else:
+        ended_now = False
     db.session.execute(update(SendRun).where(SendRun.id == run_id).values(**values))
     db.session.commit()
+    if ended_now:
+        # The send produces its printable bilan itself (network-wide; dealers' own ones on demand).
+        from .reports import queue_send_report_pdf
+
+        queue_send_report_pdf(run_id)
     return status
 
 

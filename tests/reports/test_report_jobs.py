@@ -86,6 +86,12 @@ def test_asking_twice_returns_the_same_task_and_file_and_a_changed_run_makes_a_n
     assert os.path.isfile(task.result_path) and not os.path.exists(path)
 
 
+def test_the_send_produces_its_network_pdf_itself_when_it_ends(network, sent):
+    task = db.session.get(BackgroundTask, task_id_for(SEND_REPORT, sent["run_id"], None))
+    assert task is not None and task.status == "finished", "the finished send queued its bilan PDF"
+    assert "Tout le réseau" in pdf_text(open(task.result_path, "rb").read())
+
+
 def test_the_nightly_send_can_produce_its_pdf_itself_and_the_page_then_serves_it(network, sent, login):
     path = generate_send_report_pdf(sent["run_id"])
     assert os.path.isfile(path) and "Tout le réseau" in pdf_text(open(path, "rb").read())
@@ -209,4 +215,4 @@ def test_a_double_click_racing_the_first_request_joins_its_task(network, sent, m
     monkeypatch.setattr(jr, "create_task", raced)
     task = request_pdf(SEND_REPORT, sent["run_id"], network.nord.id)
     assert task.id == task_id_for(SEND_REPORT, sent["run_id"], network.nord.id) and task.status == "running"
-    assert db.session.query(BackgroundTask).count() == 1
+    assert db.session.query(BackgroundTask).filter(BackgroundTask.concession_id == network.nord.id).count() == 1

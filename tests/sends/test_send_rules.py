@@ -112,3 +112,4 @@ def test_the_cron_scheduler_registers_every_periodic_job(app, monkeypatch):
     finally:
         monkeypatch.setenv("TZ", "UTC")
         time.tzset()
+
