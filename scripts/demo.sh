@@ -20,4 +20,10 @@ cat <<MSG
     cdv.sud@demo.example        chef des ventes, Concession du Sud
 
 MSG
-exec .venv/bin/flask run --host 127.0.0.1 --port "$PORT"
+# The periodic jobs (nightly send at 02:00, score refresh, storefront feeds…) run in a companion
+# process: in-process jobs without Redis, RQ's cron scheduler with REDIS_URL.
+mkdir -p instance
+.venv/bin/flask send cron > instance/cron.log 2>&1 &
+CRON_PID=$!
+trap 'kill $CRON_PID 2>/dev/null' EXIT INT TERM
+.venv/bin/flask run --host 127.0.0.1 --port "$PORT"

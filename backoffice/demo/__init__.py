@@ -16,6 +16,7 @@ SEEDERS = [
     "backoffice.demo.scores",
     "backoffice.demo.publication",
     "backoffice.demo.campaigns",
+    "backoffice.demo.sends",
 ]
 
 DEMO_PASSWORD = "demo-password"
