@@ -272,3 +272,27 @@ def apply_sale_price(vehicle: Vehicle, new_price: Decimal | None, user_id: int |
     vehicle.price_changed_on = today or dt.date.today()
     vehicle.price_changes.append(PriceChange(old_price=old, new_price=new_price, user_id=user_id))
     return True
+
+
+def public_vehicle_token(secret: str, vehicle_id: int) -> str:
+    """The unguessable key of a vehicle's public listing page and photos, written into feeds.
+
+    Portals fetch photos and listing pages without logging in: a signed key lets them, without letting
+    anyone enumerate the stock by id.
+    """
+    import hashlib
+    import hmac
+
+    signature = hmac.new(secret.encode(), f"vehicle:{vehicle_id}".encode(), hashlib.sha256).hexdigest()[:16]
+    return f"{vehicle_id}-{signature}"
+
+
+def vehicle_id_from_token(secret: str, token: str) -> int | None:
+    """The vehicle id of a public key, or None when the key is not one we issued."""
+    import hmac
+
+    head, _, _signature = token.partition("-")
+    if not head.isdigit():
+        return None
+    expected = public_vehicle_token(secret, int(head))
+    return int(head) if hmac.compare_digest(expected, token) else None

@@ -16,6 +16,7 @@ VIEW_MODULES = [
     "views.storefront",
     "views.organisation",
     "views.users",
+    "views.public",
 ]
 
 

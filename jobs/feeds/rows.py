@@ -10,7 +10,7 @@ from typing import Iterable, Iterator
 from sqlalchemy import select
 
 from models.organisation import Concession, Site
-from models.vehicle import BODY_CATEGORIES, ENERGIES, GEARBOXES, Vehicle
+from models.vehicle import BODY_CATEGORIES, ENERGIES, GEARBOXES, Vehicle, public_vehicle_token
 
 ROW_COLUMNS = (
     Vehicle.id, Vehicle.entry_number, Vehicle.vin, Vehicle.registration, Vehicle.status, Vehicle.genre,
@@ -52,6 +52,12 @@ def labels() -> dict[str, dict[str, str]]:
             "body": {k: str(v) for k, v in BODY_CATEGORIES.items()}}
 
 
+def _secret() -> str:
+    from flask import current_app, has_app_context
+
+    return current_app.config["SECRET_KEY"] if has_app_context() else ""
+
+
 def feed_row(r: dict, base_url: str, contact: tuple | None = None, names: dict | None = None,
              listing_base: str | None = None) -> dict:
     """Normalise a loaded row into the fields every writer reads."""
@@ -61,6 +67,7 @@ def feed_row(r: dict, base_url: str, contact: tuple | None = None, names: dict |
     base = base_url.rstrip("/")
     names = names or labels()
     vid = r["id"]
+    key = public_vehicle_token(_secret(), vid)  # signed: portals fetch photos without a login
     name, phone, email = contact or (r.get("site_manager_name"), r.get("site_manager_phone"),
                                      r.get("site_manager_email"))
     return {
@@ -73,8 +80,8 @@ def feed_row(r: dict, base_url: str, contact: tuple | None = None, names: dict |
         "dealership_address": address,
         "country": "FR",
         # The listing link: the medium's base + our reference when it has one, else our public page.
-        "url": f"{listing_base}{r.get('concession_code')}-{r['entry_number']}" if listing_base else f"{base}/vo/{vid}",
-        "images": [f"{base}/photos/{vid}/{i}.jpg" for i in range(1, (r.get("photo_count") or 0) + 1)],
+        "url": f"{listing_base}{r.get('concession_code')}-{r['entry_number']}" if listing_base else f"{base}/vo/{key}",
+        "images": [f"{base}/photos/{key}/{i}.jpg" for i in range(1, (r.get("photo_count") or 0) + 1)],
         "gearbox_label": names["gearbox"].get(r.get("gearbox"), ""),
         "energy_label": names["energy"].get(r.get("energy"), ""),
         "body_label": names["body"].get(r.get("body_category"), ""),
