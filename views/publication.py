@@ -176,6 +176,14 @@ class MediumView(SecureModelView):
             ok = False
         return ok
 
+    def on_model_change(self, form, model, is_created):
+        # What the feed format requires is always mandatory: a vehicle the portal would reject is
+        # "filtré média" in the dry run, the flags and the send alike.
+        from jobs.feeds import mandatory_fields_for
+
+        model.mandatory_fields = mandatory_fields_for(model.feed_format, model.mandatory_fields)
+        super().on_model_change(form, model, is_created)
+
 
 # Publication lists and contacts (concession-scoped) ----------------------------------------------------
 

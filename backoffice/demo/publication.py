@@ -71,10 +71,13 @@ SCALE_MEDIA = ("largus", "leboncoin", "concession", "eden", "marchands")
 
 
 def seed(ctx):
+    from jobs.feeds import mandatory_fields_for
+
     media = {}
     for code, name, kind, destination, feed, mandatory, base_url in MEDIA:
         media[code] = Medium(code=code, name=name, kind=kind, destination=destination, feed_format=feed,
-                             delivery_kind="folder", delivery_target=f"feeds/{code}", mandatory_fields=mandatory,
+                             delivery_kind="folder", delivery_target=f"feeds/{code}",
+                             mandatory_fields=mandatory_fields_for(feed, mandatory),
                              active=True, base_url=base_url)
     db.session.add_all(media.values())
     db.session.flush()

@@ -263,3 +263,17 @@ def test_a_dealer_of_two_concessions_chooses_the_concession_of_a_list(pub, facto
     assert db.session.query(PublicationList).filter_by(name="Bretagne").one().concession_id == pub.network.sud.id
     page = client.get("/publication/config/").get_data(as_text=True)
     assert 'data-testid="concession-selector"' in page
+
+
+def test_a_mediums_mandatory_fields_always_include_what_its_feed_format_requires(pub, login):
+    from jobs.feeds import required_vehicle_fields
+
+    client = login(pub.network.admin)
+    response = client.form("/publication/media/new/", {
+        "name": "Google VL", "code": "google", "kind": "classified", "destination": "retail",
+        "feed_format": "google_vehicle_listings", "delivery_kind": "folder", "delivery_target": "feeds/google",
+        "mandatory_fields": ["photo"], "active": "y"})
+    assert response.status_code == 302
+    medium = db.session.query(Medium).filter_by(code="google").one()
+    assert medium.mandatory_fields[0] == "photo"
+    assert set(required_vehicle_fields("google_vehicle_listings")) <= set(medium.mandatory_fields)
