@@ -6,6 +6,39 @@ from backoffice.extensions import db
 from models import Concession, Site, User, Vehicle
 
 
+def test_migrations_build_exactly_the_schema_of_the_models(app):
+    """`flask db upgrade` on an empty database gives the models' schema: no forgotten migration."""
+    import os
+    import subprocess
+    import sys
+    import tempfile
+
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+    from sqlalchemy import create_engine
+
+    if not app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+        url = app.config["SQLALCHEMY_DATABASE_URI"].rsplit("/", 1)[0] + "/postgres"
+        scratch = "migration_check"
+        admin = create_engine(url, isolation_level="AUTOCOMMIT")
+        with admin.connect() as c:
+            c.exec_driver_sql(f"DROP DATABASE IF EXISTS {scratch}")
+            c.exec_driver_sql(f"CREATE DATABASE {scratch}")
+        target = url.rsplit("/", 1)[0] + "/" + scratch
+    else:
+        target = "sqlite:///" + os.path.join(tempfile.mkdtemp(), "migrated.sqlite3")
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    env = dict(os.environ, DATABASE_URL=target, BACKOFFICE_ENV="development")
+    done = subprocess.run([sys.executable, "-m", "flask", "--app", "wsgi.py", "db", "upgrade"], cwd=root, env=env,
+                          capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr[-2000:]
+    engine = create_engine(target)
+    with engine.connect() as connection:
+        diff = compare_metadata(MigrationContext.configure(connection), db.metadata)
+    engine.dispose()
+    assert diff == [], f"models and migrations differ: {diff[:5]}"
+
+
 def test_demo_builds_the_guides_organisation_accounts_and_stock(app):
     from backoffice.demo import build
 
