@@ -14,6 +14,8 @@ def init_admin(app: Flask) -> Admin:
 
     # WTForms 3.3 warns about Flask-Admin's select fields; that warning only.
     warnings.filterwarnings("ignore", message=".*raw tuples from iter_choices.*")
+    warnings.filterwarnings("ignore", message="Passing SelectField choices as tuples is deprecated",
+                            category=DeprecationWarning)
     admin = Admin(
         app,
         name="Backoffice VO",
