@@ -37,6 +37,12 @@ def test_migrations_build_exactly_the_schema_of_the_models(app):
         diff = compare_metadata(MigrationContext.configure(connection), db.metadata)
     engine.dispose()
     assert diff == [], f"models and migrations differ: {diff[:5]}"
+    # The README's first command then builds the demo on the migrated schema.
+    demo = subprocess.run([sys.executable, "-m", "flask", "--app", "wsgi.py", "demo"], cwd=root,
+                          env=dict(env, BACKOFFICE_INSTANCE_PATH=tempfile.mkdtemp()),
+                          capture_output=True, text=True)
+    assert demo.returncode == 0, demo.stderr[-3000:]
+    assert "demo data built" in demo.stdout
 
 
 def test_demo_builds_the_guides_organisation_accounts_and_stock(app):
