@@ -108,7 +108,7 @@ def bench_engine(n_vehicles, n_media, repeat=3):
     iterate = time.perf_counter() - started
     print(f"engine decide(): {best:.2f} s wall, {best_cpu:.2f} s CPU (best of {repeat}; one core) for "
           f"{candidates:,} candidates (vehicle × medium × list); load average {os.getloadavg()[0]:.1f}")
-    print(f"  outcomes: " + ", ".join(f"{k} {v:,}" for k, v in totals.items()))
+    print("  outcomes: " + ", ".join(f"{k} {v:,}" for k, v in totals.items()))
     print(f"  summaries (counts per medium and per list): {summary * 1000:.0f} ms")
     print(f"  materialising every Decision object ({materialised:,}): {iterate:.2f} s")
     return best

@@ -20,7 +20,6 @@ from flask_admin import expose
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from markupsafe import Markup
 from sqlalchemy import func, select
 from werkzeug.datastructures import MultiDict
 
@@ -29,7 +28,7 @@ from backoffice.formatting import money
 from models import Concession, Location, Site, Vehicle, VehiclePhoto
 from models.permissions import STOCK_READ, STOCK_WRITE
 from models.scoring import RESALE_LABELS, score_vehicle, stored_breakdown
-from models.stock_filters import (DEAL_BUCKETS, PARAMS, PRICE_AGE_BUCKETS, PRICE_BANDS, STOCK_AGE_BUCKETS,
+from models.stock_filters import (DEAL_BUCKETS, PRICE_AGE_BUCKETS, PRICE_BANDS, STOCK_AGE_BUCKETS,
                                   list_destinations, param_values, statuses, stock_conditions)
 from models.valuation import (MAX_IMPORT_BYTES, ComparableSalesProvider, NotQuotable, apply_quote,
                               apply_valuation_rows, displayed_cote, facts_of, is_stale, parse_valuation_csv)

@@ -1,11 +1,9 @@
 """The vehicle stock: fiche VO (grouped fields, validation, price history) and photos (§2)."""
 from __future__ import annotations
 
-import datetime as dt
 import io
 import os
 import uuid
-from decimal import Decimal
 
 from flask import current_app, flash, redirect, request, send_from_directory, url_for
 from flask_admin import expose
@@ -14,8 +12,8 @@ from flask_admin.form import rules
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from markupsafe import Markup, escape
-from sqlalchemy import func, inspect, select
+from markupsafe import Markup
+from sqlalchemy import inspect, select
 from wtforms import fields as wtf
 from wtforms import validators as v
 

@@ -1,6 +1,5 @@
 """Campaign model: the flash copy per concession, offer history, visibility."""
 import datetime as dt
-from decimal import Decimal
 
 import pytest
 from sqlalchemy import func, select

@@ -3,7 +3,7 @@ import pytest
 from sqlalchemy import select
 
 from backoffice.extensions import db
-from models import Concession, Site, User, Vehicle
+from models import Concession, User, Vehicle
 
 
 def test_migrations_build_exactly_the_schema_of_the_models(app):

@@ -155,7 +155,7 @@ def test_the_media_column_provider_renders_flags_set_wise(pub, login, app):
     assert f'data-testid="flag-{ids[0]}-{pub.lbc.id}" data-state="S"' in first
     assert f"flag-{ids[0]}-{pub.lbc.id}-to-D" in first  # clickable: deselect or prioritise
     third = str(cells[ids[2]])
-    assert f'data-state="FM"' in third and f"flag-{ids[2]}-{pub.lbc.id}-to-" not in third
+    assert 'data-state="FM"' in third and f"flag-{ids[2]}-{pub.lbc.id}-to-" not in third
     assert "filtre média" in str(legend)
 
 

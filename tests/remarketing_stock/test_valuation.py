@@ -124,7 +124,7 @@ def test_csv_import_keeps_good_lines_and_reports_bad_ones(network, factories):
 
 
 def test_csv_import_utf8_bom_and_bad_header(network, factories):
-    v = factories.vehicle(network.gap, entry_number="Z1")
+    factories.vehicle(network.gap, entry_number="Z1")
     rows, errors = parse_valuation_csv("\ufeffn_entree;valeur_transaction\nZ1;4 321,00\n".encode("utf-8"), TODAY)
     assert not errors and rows[0].transaction_value == D("4321.00")
     rows, errors = parse_valuation_csv(b"foo;bar\n1;2\n", TODAY)
