@@ -119,3 +119,16 @@ def describe_database(app) -> str:
         load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
         return (f"{db.engine.dialect.name}: {vehicles} vehicle rows, {concessions} concessions "
                 f"(machine load average {load}, {os.cpu_count()} CPUs)")
+
+
+def prepare(no_vacuum: bool = False):
+    """The app on the benchmark database, vacuumed unless asked not to, and its statement counter."""
+    app = make_app()
+    if not no_vacuum:
+        vacuum(app)
+    print(describe_database(app))
+    with app.app_context():
+        from backoffice.extensions import db
+
+        counter = StatementCounter(db.engine)
+    return app, counter

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import argparse
 
-from bench.common import StatementCounter, describe_database, login, make_app, measure, report, vacuum
+from bench.common import login, measure, prepare, report
 
 PAGES = ("/remarketing/", "/remarketing/retail/", "/remarketing/trade/")
 USERS = (("group-wide (filiale)", "filiale@demo.example", 100.0),
@@ -26,14 +26,7 @@ def main(argv=None):
                              "nor visibility map, which autovacuum provides in a running system)")
     args = parser.parse_args(argv)
 
-    app = make_app()
-    if not args.no_vacuum:
-        vacuum(app)
-    print(describe_database(app))
-    with app.app_context():
-        from backoffice.extensions import db
-
-        counter = StatementCounter(db.engine)
+    app, counter = prepare(args.no_vacuum)
     results = []
     for who, email, target in USERS:
         client = login(app, email)
@@ -43,6 +36,7 @@ def main(argv=None):
             with app.app_context():
                 from sqlalchemy import select
 
+                from backoffice.extensions import db
                 from models import Concession, Site
 
                 site_id = db.session.execute(select(Site.id).join(Concession).where(Concession.code == "NORD")

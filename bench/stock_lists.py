@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import argparse
 
-from bench.common import StatementCounter, describe_database, login, make_app, measure, report, vacuum
+from bench.common import login, measure, prepare, report
 
 URLS = (
     ("page 1 with count", "/stock/retail/"),
@@ -27,14 +27,7 @@ def main(argv=None):
     parser.add_argument("--no-vacuum", action="store_true")
     args = parser.parse_args(argv)
 
-    app = make_app()
-    if not args.no_vacuum:
-        vacuum(app)
-    print(describe_database(app))
-    with app.app_context():
-        from backoffice.extensions import db
-
-        counter = StatementCounter(db.engine)
+    app, counter = prepare(args.no_vacuum)
     for who, email in USERS:
         client = login(app, email)
         for label, url in URLS:
