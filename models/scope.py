@@ -16,6 +16,18 @@ from backoffice.extensions import db
 from .permissions import NETWORK_WIDE
 
 
+MAX_ID = 2**63 - 1  # the largest key a database integer holds
+
+
+def parse_id(value) -> int | None:
+    """A row key typed by a user (URL, form): a positive integer the database can hold, else None."""
+    try:
+        ident = int(str(value).strip())
+    except (TypeError, ValueError):
+        return None
+    return ident if 0 < ident <= MAX_ID else None
+
+
 @dataclass(frozen=True)
 class Scope:
     """``concession_ids`` None means the whole network."""
@@ -57,9 +69,8 @@ class Scope:
 
     def get(self, model, ident):
         """The row with this primary key if the scope allows it, else None."""
-        try:
-            ident = int(ident)
-        except (TypeError, ValueError):
+        ident = parse_id(ident)
+        if ident is None:
             return None
         stmt = self.filter(select(model).where(model.id == ident), model)
         return db.session.execute(stmt).scalar_one_or_none()

@@ -208,9 +208,11 @@ def _ints(values) -> list[int]:
     out = []
     for v in values:
         try:
-            out.append(int(v))
+            number = int(v)
         except ValueError:
             continue
+        if -2**63 < number < 2**63:  # beyond what a database integer holds matches nothing
+            out.append(number)
     return out
 
 

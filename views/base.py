@@ -24,7 +24,7 @@ from sqlalchemy import inspect
 from wtforms.validators import ValidationError
 
 from backoffice.extensions import db
-from models.scope import Scope
+from models.scope import MAX_ID, Scope, parse_id
 
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
@@ -107,6 +107,21 @@ class SecureModelView(SecureViewMixin, ModelView):
 
     def get_export_value(self, model, name):
         return neutralise_formula(super().get_export_value(model, name))
+
+    def get_one(self, id):
+        # A typed id that is not a plain key (huge, composite, text) names no row: 404, never a 500.
+        ident = parse_id(id)
+        row = db.session.get(self.model, ident) if ident is not None else None
+        if row is None:
+            abort(404)
+        return row
+
+    def _get_list_extra_args(self):
+        view_args = super()._get_list_extra_args()
+        # A page beyond what the database can offset is simply past the end of the list.
+        if view_args.page and not 0 <= view_args.page * (view_args.page_size or self.page_size) <= MAX_ID:
+            view_args.page = 0
+        return view_args
 
     def validate_form(self, form):
         ok = super().validate_form(form)

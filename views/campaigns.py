@@ -27,6 +27,7 @@ from models.campaign import (CATEGORIES, DISCOUNT_KINDS, OFFER_FIELD_LABELS, Cam
                              get_offer_or_404, new_campaign, offer_spans, send_flash, share_for_review,
                              update_offer, validate_campaign, visible_campaign_ids)
 from models.notification import Notification, notify
+from models.scope import MAX_ID, parse_id
 from models.organisation import Concession, Pole
 from models.permissions import CAMPAIGN_DEALER, CAMPAIGN_FILIALE, CAMPAIGN_READ, CAMPAIGN_VALIDATE, NETWORK_WIDE
 from models.scope import Scope
@@ -647,9 +648,9 @@ class CalendarView(SecureBaseView):
         month_end = shift_month(month, 1) - dt.timedelta(days=1)
         sort = request.args.get("sort") if request.args.get("sort") in ("period", "offer") else "period"
         mode = request.args.get("view") if request.args.get("view") in ("grid", "timeline") else "timeline"
-        try:
-            page = max(1, int(request.args.get("page", 1)))
-        except ValueError:
+        # a page past the end (or not a number) shows the first page rather than an error
+        page = parse_id(request.args.get("page", 1)) or 1
+        if page * TIMELINE_PAGE_SIZE > MAX_ID:
             page = 1
         base = (select(Offer, Campaign).join(Campaign, Campaign.id == Offer.campaign_id)
                 .where(Offer.deleted.is_(False), Offer.start_date <= month_end, Offer.end_date >= month,

@@ -18,7 +18,7 @@ from backoffice.extensions import db
 from jobs.reports import (CAMPAIGN_SUMMARY, SEND_REPORT, TASK_KINDS, ReportError, parse_task_id, request_pdf,
                           task_failed_reason)
 from models.permissions import REPORTS_READ
-from models.scope import Scope
+from models.scope import Scope, parse_id
 from models.task import FINISHED, BackgroundTask
 
 from .base import SecureBaseView
@@ -47,9 +47,8 @@ def requested_concession(allowed_ids=None) -> int | None:
     scope = _scope()
     raw = (request.values.get("concession") or "").strip()
     if raw and raw != "all":
-        try:
-            concession_id = int(raw)
-        except ValueError:
+        concession_id = parse_id(raw)
+        if concession_id is None:
             abort(404)
         if not scope.allows(concession_id) or (allowed_ids is not None and concession_id not in allowed_ids):
             abort(404)

@@ -27,6 +27,7 @@ from backoffice.extensions import db
 from backoffice.formatting import money
 from models import Concession, Location, Site, Vehicle, VehiclePhoto
 from models.permissions import STOCK_READ, STOCK_WRITE
+from models.scope import parse_id
 from models.scoring import RESALE_LABELS, score_vehicle, stored_breakdown
 from models.stock_filters import (DEAL_BUCKETS, PRICE_AGE_BUCKETS, PRICE_BANDS, STOCK_AGE_BUCKETS,
                                   list_destinations, param_values, statuses, stock_conditions)
@@ -224,8 +225,8 @@ class StockListView(SecureBaseView):
         scope = current_scope()
         concessions = db.session.execute(
             scope.filter(select(Concession.id, Concession.name).order_by(Concession.name), Concession)).all()
-        chosen = [int(c) for c in param_values(params, "concession") if c.isdigit()]
-        chosen_sites = [int(s) for s in param_values(params, "site") if s.isdigit()]
+        chosen = [i for i in map(parse_id, param_values(params, "concession")) if i is not None]
+        chosen_sites = [i for i in map(parse_id, param_values(params, "site")) if i is not None]
         site_q = select(Site.id, Site.name, Site.concession_id).order_by(Site.name)
         if chosen:
             site_q = site_q.where(Site.concession_id.in_(chosen))

@@ -197,3 +197,18 @@ def test_read_only_roles_cannot_change_a_vehicle(network, marked, login):
     assert response.status_code == 302
     db.session.expire_all()
     assert db.session.get(Vehicle, nord.id).model == "NORDMARKER"
+
+
+@pytest.mark.parametrize("url, expected", [
+    ("/vehicles/edit/?id=99999999999999999999", 404), ("/vehicles/details/?id=ST,XX", 404),
+    ("/users/edit/?id=ST,XX", 404), ("/concessions/details/?id=99999999999999999999", 404),
+    ("/vehicles/?page=99999999999999999999", 200), ("/sites/?page=99999999999999999999", 200),
+    ("/stock/retail/?concession=99999999999999999999", 200), ("/stock/retail/?site=99999999999999999999&score=1e999", 200),
+    ("/campaigns/calendar/?page=99999999999999999999", 200),
+])
+def test_ids_nobody_could_mean_are_404_and_impossible_pages_show_the_list_never_a_500(network, login, url, expected):
+    assert login(network.admin).get(url).status_code == expected
+
+
+def test_a_pdf_for_an_impossible_concession_is_404(network, login):
+    assert login(network.filiale).form("/reports/send/1/", {"concession": "99999999999999999999"}).status_code == 404
