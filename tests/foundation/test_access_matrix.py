@@ -53,6 +53,19 @@ def _allowed(endpoint):
     return ACCESS[max(matches, key=len)]
 
 
+def _row_id_for(app, endpoint, vehicle_id):
+    """The id a details/edit page is opened with: the user's own vehicle, else the first row of the
+    view's model (a real row, so that the page exists whatever ids the database handed out)."""
+    from sqlalchemy import select
+
+    view = next((v for v in app.extensions["backoffice_admin"]._views
+                 if getattr(v, "endpoint", None) == endpoint.split(".")[0]), None)
+    model = getattr(view, "model", None)
+    if model is None or model is Vehicle:
+        return vehicle_id
+    return db.session.execute(select(model.id).order_by(model.id).limit(1)).scalar()
+
+
 def _pages(app, nord_vehicle_id):
     pages = []
     for rule in app.url_map.iter_rules():
@@ -73,7 +86,10 @@ def _pages(app, nord_vehicle_id):
             continue
         url = app.url_for(rule.endpoint, **args) if hasattr(app, "url_for") else None
         if rule.endpoint.endswith(("edit_view", "details_view")):
-            url += f"?id={nord_vehicle_id}"
+            row_id = _row_id_for(app, rule.endpoint, nord_vehicle_id)
+            if row_id is None:
+                continue  # no row of that kind in the test data: nothing to open
+            url += f"?id={row_id}"
         pages.append((rule.endpoint, url))
     return pages
 
