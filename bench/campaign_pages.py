@@ -22,7 +22,7 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 os.environ.setdefault("BACKOFFICE_INSTANCE_PATH", tempfile.mkdtemp(prefix="bench-campaign-pages-"))
 
-from bench.campaigns import build_spans  # noqa: E402
+from bench.campaigns import build_spans, timed  # noqa: E402
 
 
 def load(spans, concessions):
@@ -56,16 +56,6 @@ def load(spans, concessions):
          "origin": "filiale" if s.owner == "filiale" else "dealer", "deleted": False} for s in spans])
     db.session.commit()
     return campaigns
-
-
-def timed_get(client, url, repeat):
-    times, status = [], None
-    for _ in range(repeat):
-        started = time.perf_counter()
-        response = client.get(url)
-        times.append((time.perf_counter() - started) * 1000)
-        status = response.status_code
-    return status, min(times), statistics.median(times)
 
 
 def main() -> None:
@@ -114,7 +104,8 @@ def main() -> None:
             ("filiale", filiale, f"/campaigns/{master}/"),
             ("filiale", filiale, "/campaigns/"),
             ("cdv", cdv, "/campaigns/")):
-        status, best, median = timed_get(client, path, args.repeat)
+        response, best, median = timed(lambda: client.get(path), args.repeat)
+        status = response.status_code
         print(f"GET {path} as {who}: {status}, best {best:.0f} ms, median {median:.0f} ms")
 
     html = cdv.get(f"/campaigns/{copy}/").get_data(as_text=True)
