@@ -2,9 +2,10 @@
 
 A send is one ``SendRun`` and one ``SendMedium`` per active medium (unique per run and medium: the
 database refuses a second one, which with the deterministic job id makes retries idempotent).
-Each medium's job records one ``SendOutcome`` per decided vehicle × publication list (outcome and
-every reason) and publishes one ``PublishedFeed`` (the file or POST that reached the portal, with
-its checksum). The shrink guard holds a medium whose feed would lose more than half of its
+Each medium's job records its report (``write_medium_report``): one ``SentListings`` row per
+concession holding every listing sent (vehicle ids, list, rank, contact), and one ``SendOutcome`` per
+vehicle × publication list that was *not* sent (outcome and every reason); it publishes one
+``PublishedFeed`` (the file or POST that reached the portal, with its checksum). The shrink guard holds a medium whose feed would lose more than half of its
 listings (or become empty) until an admin confirms.
 
 The rules (progress, shrink guard, report phrases) are plain functions at the bottom of this
@@ -13,9 +14,11 @@ module, tested directly.
 from __future__ import annotations
 
 import datetime as dt
+import json
+from typing import NamedTuple, Sequence
 
 from sqlalchemy import (Boolean, Date, DateTime, ForeignKey, Index, Integer, SmallInteger, String, Text,
-                        UniqueConstraint)
+                        UniqueConstraint, delete, insert)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from backoffice.extensions import db
@@ -82,10 +85,12 @@ class SendMedium(db.Model):
 
 
 class SendOutcome(db.Model):
-    """The decision for one vehicle × medium × publication list in one run, with every reason.
+    """A vehicle × medium × publication list that was *not* sent in one run, with every reason.
 
-    ``concession_id`` is the vehicle's, copied so that reports and searches are scoped on a column.
-    Reasons are kept one per line, phrased for the user ("véhicule sans type de boîte de renseigné").
+    Sent listings are not kept here (they are the great majority: 5 million a night on a large
+    network) but grouped per concession in ``SentListings``. ``concession_id`` is the vehicle's,
+    copied so that reports and searches are scoped on a column. Reasons are kept one per line,
+    phrased for the user ("véhicule sans type de boîte de renseigné").
     """
     __table_args__ = (
         Index("ix_send_outcome_medium_outcome", "send_medium_id", "outcome"),
@@ -114,6 +119,41 @@ class SendOutcome(db.Model):
         return [r for r in (self.reasons or "").split("\n") if r]
 
 
+class SentListings(db.Model):
+    """Every listing sent on one medium for one concession's vehicles in one run: one row, not one per car.
+
+    ``vehicle_ids`` is ",12,15,18," in feed order (a vehicle is found with ``LIKE '%,15,%'`` on any
+    database, see ``has_vehicle``); ``listings`` is the JSON of ``encode_listings``: per listing, in the
+    same order, its publication list, rank and contact. ``concession_id`` scopes the row as
+    ``SendOutcome.concession_id`` does.
+    """
+    __tablename__ = "sent_listings"
+    __table_args__ = (
+        UniqueConstraint("send_medium_id", "concession_id", name="uq_sent_listings_medium_concession"),
+        Index("ix_sent_listings_run_concession", "run_id", "concession_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("send_run.id", ondelete="CASCADE"))
+    send_medium_id: Mapped[int] = mapped_column(ForeignKey("send_medium.id", ondelete="CASCADE"))
+    concession_id: Mapped[int] = mapped_column(Integer)
+    listing_count: Mapped[int] = mapped_column(Integer)
+    vehicle_ids: Mapped[str] = mapped_column(Text)
+    listings: Mapped[str] = mapped_column(Text)
+
+    @classmethod
+    def in_concessions(cls, concession_ids):
+        return cls.concession_id.in_(concession_ids)
+
+    @classmethod
+    def has_vehicle(cls, vehicle_id: int):
+        """The rows listing this vehicle (portable LIKE on the comma-framed id list)."""
+        return cls.vehicle_ids.like(f"%,{int(vehicle_id)},%")
+
+    def decoded(self) -> list[Listing]:
+        return decode_listings(self.vehicle_ids, self.listings)
+
+
 class PublishedFeed(db.Model):
     """A feed that reached the portal for one (run, medium): at most one, by the unique key."""
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -131,6 +171,115 @@ class PublishedFeed(db.Model):
     published_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow, index=True)
 
     send_medium: Mapped[SendMedium] = relationship(back_populates="feed")
+
+
+# Report storage: plain encoding of sent listings, and the writer of one medium's report -----------------
+
+class Listing(NamedTuple):
+    """One sent listing (vehicle × publication list) as the report shows it."""
+    vehicle_id: int
+    list_id: int | None
+    rank: int | None
+    contact_name: str | None
+    contact_phone: str | None
+
+
+def encode_listings(vehicle_ids: Sequence[int], list_ids: Sequence[int | None], ranks: Sequence[int | None],
+                    contacts: Sequence[tuple[str | None, str | None] | None]) -> tuple[str, str]:
+    """(vehicle_ids, listings) texts of a ``SentListings`` row from parallel sequences in feed order.
+
+    ``contacts`` holds (name, phone) or None per listing. A contact repeats over many listings (one
+    per site or list), so the JSON keeps each once and an index per listing. json and str.join only:
+    100,000 listings encode in a few hundredths of a second.
+    """
+    if not (len(vehicle_ids) == len(list_ids) == len(ranks) == len(contacts)):
+        raise ValueError("listing columns of different lengths")
+    table: dict[tuple, int] = {}
+    index = [None if c is None else table.setdefault(c, len(table)) for c in contacts]
+    ids = "," + ",".join(map(str, vehicle_ids)) + "," if vehicle_ids else ","
+    details = json.dumps({"list": list(list_ids), "rank": list(ranks), "contact": index,
+                          "contacts": list(table)}, ensure_ascii=False, separators=(",", ":"))
+    return ids, details
+
+
+def decode_vehicle_ids(vehicle_ids: str) -> list[int]:
+    """The vehicle ids of a ``SentListings.vehicle_ids`` text, in feed order."""
+    inner = vehicle_ids.strip(",")
+    return [int(x) for x in inner.split(",")] if inner else []
+
+
+def decode_listings(vehicle_ids: str, listings: str) -> list[Listing]:
+    """The listings of a ``SentListings`` row, in feed order (inverse of ``encode_listings``)."""
+    ids = decode_vehicle_ids(vehicle_ids)
+    data = json.loads(listings)
+    lists, ranks, index = data["list"], data["rank"], data["contact"]
+    if not (len(ids) == len(lists) == len(ranks) == len(index)):
+        raise ValueError("corrupt sent listings row: columns of different lengths")
+    people = [tuple(c) for c in data["contacts"]]
+    names = [None if i is None else people[i][0] for i in index]
+    phones = [None if i is None else people[i][1] for i in index]
+    return list(map(Listing, ids, lists, ranks, names, phones))
+
+
+# The columns written for a not-sent decision, in COPY order.
+OUTCOME_COLUMNS = ("run_id", "send_medium_id", "vehicle_id", "concession_id", "publication_list_id", "outcome",
+                   "reasons", "rank")
+
+
+def bulk_insert_outcomes(session, rows: list[tuple]) -> None:
+    """Insert ``SendOutcome`` rows (tuples in OUTCOME_COLUMNS order): COPY on PostgreSQL, executemany elsewhere."""
+    if not rows:
+        return
+    if session.get_bind().dialect.name == "postgresql":
+        cursor = session.connection().connection.driver_connection.cursor()
+        with cursor.copy(f"COPY send_outcome ({', '.join(OUTCOME_COLUMNS)}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
+        return
+    session.execute(insert(SendOutcome), [dict(zip(OUTCOME_COLUMNS, row)) for row in rows])
+
+
+def _feed_order(d) -> tuple:
+    # jobs.send writes a feed in (list, rank, vehicle) order; the listings are kept in the same order.
+    return d.list_id, d.rank if d.rank is not None else 1 << 30, d.vehicle_id
+
+
+def write_medium_report(session, sm: SendMedium, decisions, contacts) -> tuple[int, int]:
+    """Replace the report of one send medium: one ``SentListings`` row per concession with its sent
+    listings, one ``SendOutcome`` row per decision not sent. Returns (sent rows, not-sent rows) written.
+
+    ``decisions`` are the engine's (``models.send_decision.Decision``); ``contacts`` maps (vehicle id,
+    list id) → (name, phone, email) of each sent listing. The rows of an earlier attempt of the same
+    medium are deleted first, so a retried medium replaces them.
+    """
+    session.execute(delete(SendOutcome).where(SendOutcome.send_medium_id == sm.id))
+    session.execute(delete(SentListings).where(SentListings.send_medium_id == sm.id))
+    run_id, sm_id = sm.run_id, sm.id
+    others: list[tuple] = []
+    sent_by_concession: dict[int, list] = {}
+    for d in decisions:
+        if d.outcome == SENT:
+            bucket = sent_by_concession.get(d.concession_id)
+            if bucket is None:
+                bucket = sent_by_concession[d.concession_id] = []
+            bucket.append(d)
+        else:
+            others.append((run_id, sm_id, d.vehicle_id, d.concession_id, d.list_id, d.outcome,
+                           "\n".join(d.reasons) or None, d.rank))
+    get_contact = contacts.get
+    rows = []
+    for concession_id, sent in sent_by_concession.items():
+        sent.sort(key=_feed_order)
+        people = [get_contact((d.vehicle_id, d.list_id)) for d in sent]
+        vehicle_ids, listings = encode_listings(
+            [d.vehicle_id for d in sent], [d.list_id for d in sent], [d.rank for d in sent],
+            [None if c is None else (c[0], c[1]) for c in people])
+        rows.append({"run_id": run_id, "send_medium_id": sm_id, "concession_id": concession_id,
+                     "listing_count": len(sent), "vehicle_ids": vehicle_ids, "listings": listings})
+    bulk_insert_outcomes(session, others)
+    if rows:
+        session.execute(insert(SentListings), rows)
+    return len(rows), len(others)
 
 
 # Rules ---------------------------------------------------------------------------------------------
@@ -193,44 +342,124 @@ def search_phrase(entry_number: str, medium_name: str, outcome: str, reason_coun
 # Report queries (set-based; scoped through models.scope.Scope) --------------------------------------
 
 def medium_counts(session, run_id: int, scope) -> dict[int, dict[str, int]]:
-    """send_medium id → {"sent": n, "filtered": n} within the scope, in one grouped query.
+    """send_medium id → {"sent": n, "filtered": n} within the scope, in two grouped queries.
 
     The network sees the counters kept on SendMedium; a dealer sees only the rows of their own
     concessions' vehicles (never another dealer's figures)."""
-    from sqlalchemy import case, func, select
+    from sqlalchemy import func, select
 
-    filtered = case((SendOutcome.outcome.in_(FILTERED_OUTCOMES), 1), else_=0)
-    sent = case((SendOutcome.outcome == SENT, 1), else_=0)
-    stmt = (select(SendOutcome.send_medium_id, func.sum(sent), func.sum(filtered))
-            .where(SendOutcome.run_id == run_id).group_by(SendOutcome.send_medium_id))
-    stmt = scope.filter(stmt, SendOutcome)
-    return {sm_id: {"sent": int(s or 0), "filtered": int(f or 0)} for sm_id, s, f in session.execute(stmt)}
+    out: dict[int, dict[str, int]] = {}
+    sent = (select(SentListings.send_medium_id, func.sum(SentListings.listing_count))
+            .where(SentListings.run_id == run_id).group_by(SentListings.send_medium_id))
+    for sm_id, n in session.execute(scope.filter(sent, SentListings)):
+        out.setdefault(sm_id, {"sent": 0, "filtered": 0})["sent"] = int(n or 0)
+    filtered = (select(SendOutcome.send_medium_id, func.count())
+                .where(SendOutcome.run_id == run_id, SendOutcome.outcome.in_(FILTERED_OUTCOMES))
+                .group_by(SendOutcome.send_medium_id))
+    for sm_id, n in session.execute(scope.filter(filtered, SendOutcome)):
+        out.setdefault(sm_id, {"sent": 0, "filtered": 0})["filtered"] = int(n or 0)
+    return out
 
 
-def search_vehicle(session, run_id: int, reference: str, scope) -> list[dict]:
-    """Where one VO reference (entry number) went in a run: one line per medium and list, in scope."""
+def sent_listings(session, scope, *, run_id: int | None = None,
+                  send_medium_id: int | None = None) -> dict[int, list[Listing]]:
+    """send_medium id → its sent listings within the scope (one query, decoded in Python), for a run or a medium."""
+    from sqlalchemy import select
+
+    stmt = select(SentListings.send_medium_id, SentListings.vehicle_ids, SentListings.listings)
+    if run_id is not None:
+        stmt = stmt.where(SentListings.run_id == run_id)
+    if send_medium_id is not None:
+        stmt = stmt.where(SentListings.send_medium_id == send_medium_id)
+    out: dict[int, list[Listing]] = {}
+    for sm_id, ids, listings in session.execute(scope.filter(stmt.order_by(SentListings.id), SentListings)):
+        out.setdefault(sm_id, []).extend(decode_listings(ids, listings))
+    return out
+
+
+REPORT_VEHICLE_CHUNK = 10_000   # ids per IN list (SQLite accepts 32,766 parameters)
+
+
+def report_vehicles(session, vehicle_ids, columns) -> dict[int, tuple]:
+    """vehicle id → (columns…) of the listed vehicles still in the stock (a deleted car is left out,
+    as the former join did); one query per 10,000 ids."""
     from sqlalchemy import select
 
     from .vehicle import Vehicle
 
+    ids = sorted(set(vehicle_ids))
+    out: dict[int, tuple] = {}
+    for i in range(0, len(ids), REPORT_VEHICLE_CHUNK):
+        chunk = ids[i:i + REPORT_VEHICLE_CHUNK]
+        for row in session.execute(select(Vehicle.id, *columns).where(Vehicle.id.in_(chunk))):
+            out[row[0]] = tuple(row[1:])
+    return out
+
+
+def search_vehicle(session, run_id: int, reference: str, scope) -> list[dict]:
+    """Where one VO reference (entry number) went in a run: one line per medium and outcome, in scope.
+
+    Not-sent lines come from ``SendOutcome``; "diffusé" lines from the ``SentListings`` of the
+    vehicle's concession that list it."""
+    from sqlalchemy import and_, case, or_, select
+
+    from .vehicle import Vehicle
+
+    vehicles = session.execute(select(Vehicle.id, Vehicle.entry_number, Vehicle.concession_id)
+                               .where(Vehicle.entry_number == reference.strip())).all()
+    if not vehicles:
+        return []
+    entry = {v.id: v.entry_number for v in vehicles}
+    lines = []   # (medium name, send medium id, vehicle id, outcome, reasons)
+
+    matches = [and_(SentListings.concession_id == v.concession_id, SentListings.has_vehicle(v.id))
+               for v in vehicles]
+    which = case(*[(m, v.id) for m, v in zip(matches, vehicles)])
+    stmt = (select(which.label("vehicle_id"), SentListings.send_medium_id, SendMedium.medium_name)
+            .join(SendMedium, SendMedium.id == SentListings.send_medium_id)
+            .where(SentListings.run_id == run_id, or_(*matches)))
+    for r in session.execute(scope.filter(stmt, SentListings)):
+        lines.append((r.medium_name, r.send_medium_id, r.vehicle_id, SENT, []))
+
     stmt = (select(SendOutcome.vehicle_id, SendOutcome.outcome, SendOutcome.reasons, SendMedium.medium_name,
-                   SendMedium.id.label("send_medium_id"), Vehicle.entry_number)
+                   SendMedium.id.label("send_medium_id"))
             .join(SendMedium, SendMedium.id == SendOutcome.send_medium_id)
-            .join(Vehicle, Vehicle.id == SendOutcome.vehicle_id)
-            .where(SendOutcome.run_id == run_id, Vehicle.entry_number == reference.strip())
-            .order_by(SendMedium.medium_name))
-    stmt = scope.filter(stmt, SendOutcome)
+            .where(SendOutcome.run_id == run_id, SendOutcome.vehicle_id.in_(list(entry)))
+            .order_by(SendOutcome.id))
+    for r in session.execute(scope.filter(stmt, SendOutcome)):
+        lines.append((r.medium_name, r.send_medium_id, r.vehicle_id, r.outcome,
+                      [x for x in (r.reasons or "").split("\n") if x]))
+
+    lines.sort(key=lambda line: (line[0], line[1]))   # by medium; sent first within a medium (stable)
     out, seen = [], set()
-    for r in session.execute(stmt):
-        reasons = [x for x in (r.reasons or "").split("\n") if x]
-        key = (r.vehicle_id, r.send_medium_id, r.outcome, tuple(reasons))
+    for medium_name, sm_id, vehicle_id, outcome, reasons in lines:
+        key = (vehicle_id, sm_id, outcome, tuple(reasons))
         if key in seen:   # the same vehicle decided alike through two lists: one line
             continue
         seen.add(key)
-        out.append({"vehicle_id": r.vehicle_id, "send_medium_id": r.send_medium_id, "outcome": r.outcome,
-                    "reasons": reasons, "medium": r.medium_name,
-                    "phrase": search_phrase(r.entry_number, r.medium_name, r.outcome, len(reasons))})
+        out.append({"vehicle_id": vehicle_id, "send_medium_id": sm_id, "outcome": outcome,
+                    "reasons": reasons, "medium": medium_name,
+                    "phrase": search_phrase(entry[vehicle_id], medium_name, outcome, len(reasons))})
     return out
+
+
+def latest_run_of_vehicle(session, vehicle) -> SendRun | None:
+    """The latest run whose report mentions this vehicle (sent, or decided otherwise), in one query."""
+    from sqlalchemy import or_, select
+
+    in_outcomes = select(SendOutcome.run_id).where(SendOutcome.vehicle_id == vehicle.id)
+    in_sent = select(SentListings.run_id).where(SentListings.concession_id == vehicle.concession_id,
+                                                SentListings.has_vehicle(vehicle.id))
+    return session.execute(select(SendRun).where(or_(SendRun.id.in_(in_outcomes), SendRun.id.in_(in_sent)))
+                           .order_by(SendRun.started_at.desc(), SendRun.id.desc()).limit(1)).scalar_one_or_none()
+
+
+def report_row_count(session, run_id: int) -> int:
+    """Rows a run's report takes in the database (both tables), for the benchmark."""
+    from sqlalchemy import func, select
+
+    return sum(session.execute(select(func.count()).select_from(m).where(m.run_id == run_id)).scalar_one()
+               for m in (SendOutcome, SentListings))
 
 
 def elapsed_phrase(then: dt.datetime, now: dt.datetime) -> str:
