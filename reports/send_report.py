@@ -190,8 +190,9 @@ def load_send_report(run_id: int, concession_id: int | None = None) -> SendRepor
 
     The figures are the send pages' (views.sends.media_table): the medium's counters for the network,
     ``models.send.medium_counts`` within the concession. Vehicles are listed as the pages list them: one
-    line per recorded outcome (vehicle × publication list), by rank then N° VO. One query for the figures,
-    one for the filtered vehicles, one for the sent ones, whatever the number of media.
+    line per recorded outcome (vehicle × publication list), by rank then N° VO. Two queries for the figures,
+    one for the filtered vehicles, one for the sent listings (``SentListings`` rows, decoded) and one for
+    their vehicles' columns (per 10,000 vehicles), whatever the number of media.
     """
     from flask_babel import gettext as _
     from sqlalchemy import select
@@ -199,7 +200,8 @@ def load_send_report(run_id: int, concession_id: int | None = None) -> SendRepor
     from backoffice.extensions import db
     from models.organisation import Concession, Filiale
     from models.scope import Scope
-    from models.send import FILTERED_OUTCOMES, SENT, SendMedium, SendOutcome, SendRun, medium_counts
+    from models.send import (FILTERED_OUTCOMES, SendMedium, SendOutcome, SendRun, medium_counts, report_vehicles,
+                             sent_listings)
     from models.vehicle import Vehicle
 
     run = db.session.get(SendRun, run_id)
@@ -234,14 +236,19 @@ def load_send_report(run_id: int, concession_id: int | None = None) -> SendRepor
             reasons=[x for x in (r.reasons or "").split("\n") if x]))
 
     sent: dict[int, list[SentRow]] = {}
-    stmt = (select(SendOutcome.send_medium_id, SendOutcome.contact_name, SendOutcome.contact_phone, *vehicle_cols)
-            .join(Vehicle, Vehicle.id == SendOutcome.vehicle_id)
-            .where(SendOutcome.run_id == run_id, SendOutcome.outcome == SENT).order_by(*order))
-    for r in db.session.execute(scope.filter(stmt, SendOutcome)):
-        sent.setdefault(r.send_medium_id, []).append(SentRow(
-            entry_number=r.entry_number, status=r.status or "", make=r.make or "", family=r.family,
-            version=r.version, colour=r.colour, price=r.sale_price_ttc, mileage=r.mileage, photos=r.photo_count,
-            contact=r.contact_name, phone=r.contact_phone))
+    listings = sent_listings(db.session, scope, run_id=run_id)
+    vehicles = report_vehicles(db.session, (x.vehicle_id for rows in listings.values() for x in rows),
+                               vehicle_cols)
+    for sm_id, rows in listings.items():
+        rows = [x for x in rows if x.vehicle_id in vehicles]   # a deleted car is not listed (as the pages)
+        rows.sort(key=lambda x: (x.rank is None, x.rank or 0, vehicles[x.vehicle_id][0]))
+        out = sent[sm_id] = []
+        for x in rows:
+            (entry_number, status, make, _model, family, version, colour, price, mileage,
+             photos) = vehicles[x.vehicle_id]
+            out.append(SentRow(entry_number=entry_number, status=status or "", make=make or "", family=family,
+                               version=version, colour=colour, price=price, mileage=mileage, photos=photos,
+                               contact=x.contact_name, phone=x.contact_phone))
 
     reports = []
     for m in media:

@@ -19,8 +19,9 @@ from backoffice.extensions import db
 from models.clock import utcnow
 from models.permissions import REPORTS_READ, SEND_RUN
 from models.scope import Scope
-from models.send import (FILTERED_OUTCOMES, HELD, SENT, SendMedium, SendOutcome, SendRun, elapsed_phrase,
-                         medium_counts, progress, search_vehicle)
+from models.send import (FILTERED_OUTCOMES, HELD, SendMedium, SendOutcome, SendRun, elapsed_phrase,
+                         latest_run_of_vehicle, medium_counts, progress, report_vehicles, search_vehicle,
+                         sent_listings)
 from models.vehicle import Vehicle
 
 from .base import SecureBaseView
@@ -76,6 +77,36 @@ def media_table(run: SendRun, scope: Scope) -> list[dict]:
              else counts.get(sm.id, {"sent": 0, "filtered": 0}))
         rows.append({"sm": sm, "sent": c["sent"], "filtered": c["filtered"]})
     return rows
+
+
+# The vehicle columns of the sent and filtered lists, in the template's order.
+VEHICLE_COLUMNS = (Vehicle.entry_number, Vehicle.status, Vehicle.make, Vehicle.model, Vehicle.family, Vehicle.version,
+                   Vehicle.colour, Vehicle.sale_price_ttc, Vehicle.mileage, Vehicle.photo_count)
+
+
+def _listing_key(listing) -> tuple:
+    return listing.rank is None, listing.rank or 0
+
+
+def sent_page(listings, page: int, size: int = PAGE_SIZE) -> list[tuple]:
+    """One page of sent listings ordered by rank then N° VO, as (listing, *vehicle columns) rows.
+
+    Listings are sorted on their rank in Python; the N° VO that breaks ties is loaded only for the
+    page and the rank ties straddling its edges (one query), not for the whole medium.
+    """
+    order = sorted(listings, key=_listing_key)   # stable: feed order among equal ranks
+    start, end = (page - 1) * size, min(page * size, len(order))
+    if start >= end:
+        return []
+    lo, hi = start, end
+    while lo > 0 and _listing_key(order[lo - 1]) == _listing_key(order[start]):
+        lo -= 1
+    while hi < len(order) and _listing_key(order[hi]) == _listing_key(order[end - 1]):
+        hi += 1
+    window = order[lo:hi]
+    vehicles = report_vehicles(db.session, (x.vehicle_id for x in window), VEHICLE_COLUMNS)
+    window.sort(key=lambda x: (_listing_key(x), vehicles[x.vehicle_id][0] if x.vehicle_id in vehicles else ""))
+    return [(x, *vehicles[x.vehicle_id]) for x in window[start - lo:end - lo] if x.vehicle_id in vehicles]
 
 
 def progress_payload(run: SendRun, scope: Scope) -> dict:
@@ -136,19 +167,20 @@ class SendsView(SecureBaseView):
             page = max(1, int(request.args.get("page", 1)))
         except ValueError:
             page = 1
-        outcomes = (SENT,) if which == "sent" else FILTERED_OUTCOMES
-        stmt = (select(SendOutcome, Vehicle.entry_number, Vehicle.status, Vehicle.make, Vehicle.model,
-                       Vehicle.family, Vehicle.version, Vehicle.colour, Vehicle.sale_price_ttc, Vehicle.mileage,
-                       Vehicle.photo_count)
-                .join(Vehicle, Vehicle.id == SendOutcome.vehicle_id)
-                .where(SendOutcome.send_medium_id == sm.id, SendOutcome.outcome.in_(outcomes))
-                .order_by(SendOutcome.rank.is_(None), SendOutcome.rank, Vehicle.entry_number))
-        stmt = scope.filter(stmt, SendOutcome)
-        total = db.session.execute(scope.filter(
-            select(func.count()).select_from(SendOutcome).where(SendOutcome.send_medium_id == sm.id,
-                                                                SendOutcome.outcome.in_(outcomes)),
-            SendOutcome)).scalar_one()
-        rows = db.session.execute(stmt.limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)).all()
+        if which == "sent":
+            listings = sent_listings(db.session, scope, send_medium_id=sm.id).get(sm.id, [])
+            total, rows = len(listings), sent_page(listings, page)
+        else:
+            stmt = (select(SendOutcome, *VEHICLE_COLUMNS)
+                    .join(Vehicle, Vehicle.id == SendOutcome.vehicle_id)
+                    .where(SendOutcome.send_medium_id == sm.id, SendOutcome.outcome.in_(FILTERED_OUTCOMES))
+                    .order_by(SendOutcome.rank.is_(None), SendOutcome.rank, Vehicle.entry_number))
+            stmt = scope.filter(stmt, SendOutcome)
+            total = db.session.execute(scope.filter(
+                select(func.count()).select_from(SendOutcome).where(
+                    SendOutcome.send_medium_id == sm.id, SendOutcome.outcome.in_(FILTERED_OUTCOMES)),
+                SendOutcome)).scalar_one()
+            rows = db.session.execute(stmt.limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)).all()
         return self.render("sends/vehicles.html", sm=sm, run=sm.run, title=report_title(sm.run), which=which,
                            rows=rows, total=total, page=page, pages=max(1, -(-total // PAGE_SIZE)))
 
@@ -157,10 +189,7 @@ class SendsView(SecureBaseView):
         """Why is this car (not) on each portal: its outcomes in the latest send reports."""
         scope = _scope()
         vehicle = scope.get_or_404(Vehicle, id)
-        run = db.session.execute(
-            select(SendRun).join(SendOutcome, SendOutcome.run_id == SendRun.id)
-            .where(SendOutcome.vehicle_id == vehicle.id)
-            .order_by(SendRun.started_at.desc(), SendRun.id.desc()).limit(1)).scalar_one_or_none()
+        run = latest_run_of_vehicle(db.session, vehicle)
         results = search_vehicle(db.session, run.id, vehicle.entry_number, scope) if run else []
         results = [r for r in results if r["vehicle_id"] == vehicle.id]
         return self.render("sends/vehicle.html", vehicle=vehicle, run=run,
