@@ -12,17 +12,14 @@ from backoffice.extensions import db
 from jobs.feeds.validate import parse_feed, validate_feed
 from jobs.send import confirm_held_medium, send_medium_job, start_send
 from models.publication_inputs import compute_decisions
-from models.send import DONE, FAILED, HELD, PublishedFeed, SendMedium, SendOutcome, SendRun
+from models.scope import Scope
+from models.send import DONE, FAILED, HELD, PublishedFeed, SendMedium, SendRun, report_row_count, sent_listings
+
+from .report import outcomes
 
 
 def feed_file(folder, medium, ext):
     return folder / medium.code / f"{medium.code}.{ext}"
-
-
-def outcomes(run_id, medium_id):
-    return {(o.vehicle_id, o.publication_list_id): (o.outcome, o.reason_list) for o in db.session.execute(
-        select(SendOutcome).join(SendMedium).where(SendMedium.run_id == run_id,
-                                                   SendMedium.medium_id == medium_id)).scalars()}
 
 
 def test_a_send_writes_each_feed_and_a_report_matching_the_engine(network, factories, publication, feed_folder):
@@ -219,8 +216,8 @@ def test_the_contact_of_a_listing_is_the_site_manager_without_a_contact(network,
     factories.vehicle(network.gap)
     medium = publication.medium("EDEN", "generic_csv", [network.nord])
     run_id = start_send()
-    o = db.session.execute(select(SendOutcome).where(SendOutcome.run_id == run_id)).scalar_one()
-    assert (o.contact_name, o.contact_phone) == ("Responsable Gap", "04 92 11 22 33")
+    [listing] = [x for rows in sent_listings(db.session, Scope.network(), run_id=run_id).values() for x in rows]
+    assert (listing.contact_name, listing.contact_phone) == ("Responsable Gap", "04 92 11 22 33")
     listing = parse_feed("generic_csv", feed_file(feed_folder, medium, "csv").read_bytes())[0]
     assert listing["contact_phone"] == "04 92 11 22 33"
     assert json.dumps(listing)
@@ -238,8 +235,7 @@ def test_old_vehicle_lists_are_purged_but_the_history_figures_stay(network, fact
     db.session.commit()
     assert purge_old_reports() == 1
     assert outcomes(old, db.session.execute(select(SendMedium.medium_id)).scalars().first()) == {}
-    assert db.session.execute(select(func.count()).select_from(SendOutcome)
-                              .where(SendOutcome.run_id == recent)).scalar_one() == 1
+    assert report_row_count(db.session, recent) == 1
     sm = db.session.execute(select(SendMedium).where(SendMedium.run_id == old)).scalar_one()
     assert sm.sent_count == 1                                   # the bilan's figures are kept
 

@@ -17,7 +17,9 @@ from jobs.feeds.validate import parse_feed, validate_feed
 from jobs.feeds import get_format
 from jobs.send import medium_decisions, start_send
 from models.publication_inputs import compute_decisions
-from models.send import DONE, PublishedFeed, SendMedium, SendOutcome, SendRun
+from models.send import DONE, PublishedFeed, SendMedium, SendRun
+
+from .report import outcomes
 
 pytestmark = pytest.mark.services
 
@@ -104,10 +106,7 @@ def test_a_send_runs_on_a_real_worker_and_matches_the_engine(app, network, facto
     run = db.session.get(SendRun, run_id)
     assert run.status == DONE and run.finished_at is not None, out.decode(errors="replace")[-4000:]
     for medium in (eden, mobile):
-        got = {(o.vehicle_id, o.publication_list_id): (o.outcome, o.reason_list) for o in db.session.execute(
-            select(SendOutcome).join(SendMedium).where(SendMedium.run_id == run_id,
-                                                       SendMedium.medium_id == medium.id)).scalars()}
-        assert got == expected[medium.id]
+        assert outcomes(run_id, medium.id) == expected[medium.id]
     xml = parse_feed("generic_xml", (feed_folder / "EDEN" / "EDEN.xml").read_bytes())
     assert len(xml) == sum(1 for o, _ in expected[eden.id].values() if o == "sent") == 5
     data = (feed_folder / "MOBILE" / "MOBILE.csv").read_bytes()

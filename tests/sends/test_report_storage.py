@@ -1,0 +1,176 @@
+"""Send report storage: sent listings packed per (medium, concession), not-sent decisions one row each.
+
+The encoding is tested directly; the writer through what users see (pages, search, PDF data)."""
+from __future__ import annotations
+
+import datetime as dt
+import time
+
+import pytest
+from sqlalchemy import select
+
+from backoffice.extensions import db
+from models.scope import Scope
+from models.send import (Listing, SendMedium, SendOutcome, SendRun, SentListings, decode_listings,
+                         decode_vehicle_ids, encode_listings, medium_counts, write_medium_report)
+from models.send_decision import Decision
+
+
+# Encoding -------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("listings", [
+    [],
+    [Listing(12, 3, 1, "Jean Gap", "04 92 11 22 33")],
+    [Listing(12, 3, 1, "Jean Gap", "04 92 11 22 33"), Listing(15, 3, 2, "Jean Gap", "04 92 11 22 33"),
+     Listing(18, 4, None, None, None), Listing(7, None, 3, "Zoé « Agen » & co", None)],
+])
+def test_listings_survive_encoding_in_feed_order(listings):
+    ids, details = encode_listings([x.vehicle_id for x in listings], [x.list_id for x in listings],
+                                   [x.rank for x in listings],
+                                   [None if x.contact_name is None and x.contact_phone is None
+                                    else (x.contact_name, x.contact_phone) for x in listings])
+    assert decode_listings(ids, details) == listings
+    assert decode_vehicle_ids(ids) == [x.vehicle_id for x in listings]
+
+
+def test_vehicle_ids_are_comma_framed_and_contacts_kept_once():
+    ids, details = encode_listings([12, 15, 18], [1, 1, 1], [1, 2, 3], [("A", "1"), ("A", "1"), ("B", "2")])
+    assert ids == ",12,15,18,"
+    assert details.count('"A"') == 1
+    with pytest.raises(ValueError):
+        encode_listings([12, 15], [1], [1, 2], [None, None])
+
+
+def test_encoding_a_large_medium_is_cheap():
+    n = 100_000
+    people = [(f"Responsable {i}", f"04 92 00 00 {i:02d}") for i in range(100)]
+    columns = (list(range(1, n + 1)), [7] * n, list(range(1, n + 1)), [people[i % 100] for i in range(n)])
+    started = time.process_time()
+    ids, details = encode_listings(*columns)
+    spent = time.process_time() - started
+    assert len(decode_listings(ids, details)) == n
+    assert spent < 0.5, f"encoding 100,000 listings took {spent:.3f} s of CPU"   # ~0.03 s measured
+
+
+# The writer, through what users see ------------------------------------------------------------------
+
+@pytest.fixture
+def report(network, factories):
+    """A run with two media written by write_medium_report: Nord's VO 2029 sent on eden, filtered on
+    UbiFlow; Nord's 1937 and Sud's 9001 sent on eden."""
+    nord_ok = factories.vehicle(network.gap, entry_number="1937", model="NORDMARKER")
+    nord = factories.vehicle(network.gap, entry_number="2029", model="NORDMARKER")
+    sud = factories.vehicle(network.rennes, entry_number="9001", model="SUDMARKER")
+    run = SendRun(run_key="manual-test", kind="manual", decision_date=dt.date(2026, 11, 22), status="done",
+                  started_at=dt.datetime(2026, 11, 22, 2, 0), finished_at=dt.datetime(2026, 11, 22, 2, 30))
+    db.session.add(run)
+    db.session.flush()
+    eden = SendMedium(run_id=run.id, medium_id=1, medium_name="eden-auto.com", job_id="j1", status="done")
+    ubi = SendMedium(run_id=run.id, medium_id=2, medium_name="Applications UbiFlow", job_id="j2", status="done")
+    db.session.add_all([eden, ubi])
+    db.session.commit()
+    n, s = network.nord.id, network.sud.id
+    eden_decisions = [Decision(nord.id, 1, 10, n, "sent", (), 2, False, "c1"),
+                      Decision(nord_ok.id, 1, 10, n, "sent", (), 1, False, "c1"),
+                      Decision(sud.id, 1, 20, s, "sent", (), 1, False, "c2")]
+    contacts = {(nord.id, 10): ("Responsable Gap", "04 92 11 22 33", None),
+                (nord_ok.id, 10): ("Responsable Gap", "04 92 11 22 33", None),
+                (sud.id, 20): ("Responsable Rennes", "02 99 00 00 00", None)}
+    ubi_decisions = [Decision(nord.id, 2, 10, n, "filtered_media",
+                              ("véhicule sans type de boîte de renseigné", "véhicule sans catégorie de renseignée")),
+                     Decision(nord_ok.id, 2, 10, n, "sent", (), 1),
+                     Decision(sud.id, 2, 20, s, "limit_reached", ("limite atteinte",))]
+    write_medium_report(db.session, eden, eden_decisions, contacts)
+    write_medium_report(db.session, ubi, ubi_decisions, {})
+    eden.sent_count, eden.filtered_count = 3, 0
+    ubi.sent_count, ubi.filtered_count, ubi.other_count = 1, 1, 1
+    db.session.commit()
+    return dict(run=run, eden=eden, ubi=ubi, nord=nord, nord_ok=nord_ok, sud=sud,
+                eden_decisions=eden_decisions, contacts=contacts)
+
+
+def test_sent_listings_take_one_row_per_concession_and_not_sent_one_per_decision(network, report):
+    rows = db.session.execute(select(SentListings).where(SentListings.send_medium_id == report["eden"].id)
+                              .order_by(SentListings.concession_id)).scalars().all()
+    assert [(r.concession_id, r.listing_count) for r in rows] == [(network.nord.id, 2), (network.sud.id, 1)]
+    # Feed order: by list then rank.
+    assert rows[0].vehicle_ids == f",{report['nord_ok'].id},{report['nord'].id},"
+    assert db.session.execute(select(SendOutcome.outcome).where(
+        SendOutcome.send_medium_id == report["ubi"].id).order_by(SendOutcome.id)).scalars().all() == [
+        "filtered_media", "limit_reached"]
+
+
+def test_a_retried_medium_replaces_its_rows(network, report):
+    eden, nord = report["eden"], report["nord"]
+    write_medium_report(db.session, eden, report["eden_decisions"], report["contacts"])   # same attempt again
+    retry = [Decision(nord.id, 1, 10, network.nord.id, "filtered_custom", ("score inférieur à 50",))]
+    write_medium_report(db.session, eden, retry, {})
+    db.session.commit()
+    assert db.session.execute(select(SentListings).where(SentListings.send_medium_id == eden.id)).all() == []
+    assert [(o.vehicle_id, o.reason_list) for o in db.session.execute(select(SendOutcome).where(
+        SendOutcome.send_medium_id == eden.id)).scalars()] == [(nord.id, ["score inférieur à 50"])]
+    assert medium_counts(db.session, report["run"].id, Scope(frozenset({network.nord.id})))[eden.id] == {
+        "sent": 0, "filtered": 1}
+
+
+def test_a_dealer_sees_only_their_concessions_counts_and_listings(network, report, login):
+    run, eden, ubi = report["run"], report["eden"], report["ubi"]
+    assert medium_counts(db.session, run.id, Scope(frozenset({network.nord.id}))) == {
+        eden.id: {"sent": 2, "filtered": 0}, ubi.id: {"sent": 1, "filtered": 1}}
+    assert medium_counts(db.session, run.id, Scope(frozenset({network.sud.id}))) == {
+        eden.id: {"sent": 1, "filtered": 0}}
+    body = login(network.cdv_sud).get(f"/sends/run/{run.id}/").get_data(as_text=True)
+    assert f'href="/sends/medium/{eden.id}/sent/">1<' in body
+    nord = login(network.cdv_nord).get(f"/sends/medium/{eden.id}/sent/").get_data(as_text=True)
+    assert "1937" in nord and "2029" in nord and "9001" not in nord and "Responsable Gap" in nord
+    assert nord.index("1937") < nord.index("2029")                       # rank 1 before rank 2
+    sud = login(network.cdv_sud).get(f"/sends/medium/{eden.id}/sent/").get_data(as_text=True)
+    assert "9001" in sud and "02 99 00 00 00" in sud and "2029" not in sud and "Responsable Gap" not in sud
+
+
+def test_a_vehicle_sent_on_one_medium_and_filtered_on_another_gives_both_phrases(network, report, login):
+    nord = login(network.cdv_nord)
+    body = nord.get(f"/sends/run/{report['run'].id}/?ref=2029").get_data(as_text=True)
+    assert "VO 2029 diffusé sur eden-auto.com" in body
+    assert "VO 2029 filtré sur Applications UbiFlow pour 2 raisons" in body
+    body = nord.get(f"/sends/vehicle/{report['nord'].id}/").get_data(as_text=True)
+    assert "VO 2029 diffusé sur eden-auto.com" in body and "VO 2029 filtré sur Applications UbiFlow" in body
+    body = login(network.cdv_sud).get(f"/sends/run/{report['run'].id}/?ref=9001").get_data(as_text=True)
+    assert "VO 9001 diffusé sur eden-auto.com" in body and "VO 9001 non diffusé sur Applications UbiFlow" in body
+    assert "VO 9001" not in nord.get(f"/sends/vehicle/{report['nord'].id}/").get_data(as_text=True)
+
+
+def test_a_vehicle_is_found_in_a_row_by_its_whole_id_only(network, report):
+    row = db.session.execute(select(SentListings).where(SentListings.send_medium_id == report["eden"].id,
+                                                        SentListings.concession_id == network.nord.id)).scalar_one()
+    row.vehicle_ids = ",12,210,"
+    db.session.commit()
+
+    def found(vehicle_id):
+        return db.session.execute(select(SentListings.id).where(SentListings.id == row.id,
+                                                                SentListings.has_vehicle(vehicle_id))).first()
+    assert found(12) and found(210)
+    assert not found(1) and not found(2) and not found(21) and not found(10)
+
+
+def test_the_pdf_data_lists_sent_vehicles_with_contact_by_rank(network, report):
+    from reports.send_report import load_send_report
+
+    data = load_send_report(report["run"].id, network.nord.id)
+    eden = next(m for m in data.media if m.name == "eden-auto.com")
+    assert [(r.entry_number, r.contact, r.phone) for r in eden.sent] == [
+        ("1937", "Responsable Gap", "04 92 11 22 33"), ("2029", "Responsable Gap", "04 92 11 22 33")]
+    assert eden.sent_count == 2
+    network_data = load_send_report(report["run"].id)
+    assert [r.entry_number for r in next(m for m in network_data.media if m.name == "eden-auto.com").sent] == [
+        "1937", "9001", "2029"]                                              # rank, then N° VO
+
+
+def test_a_sent_page_breaks_rank_ties_by_entry_number_across_page_edges(network, factories, app):
+    from views.sends import sent_page
+
+    cars = [factories.vehicle(network.gap, entry_number=f"E{n}") for n in (5, 3, 9, 1, 7)]
+    listings = [Listing(c.id, 1, rank, None, None) for c, rank in zip(cars, (1, 2, 1, 2, 1))]
+    with app.test_request_context():
+        pages = [[row[1] for row in sent_page(listings, page, size=2)] for page in (1, 2, 3, 4)]
+    assert pages == [["E5", "E7"], ["E9", "E1"], ["E3"], []]
