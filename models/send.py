@@ -188,9 +188,10 @@ def encode_listings(vehicle_ids: Sequence[int], list_ids: Sequence[int | None], 
                     contacts: Sequence[tuple[str | None, str | None] | None]) -> tuple[str, str]:
     """(vehicle_ids, listings) texts of a ``SentListings`` row from parallel sequences in feed order.
 
-    ``contacts`` holds (name, phone) or None per listing. A contact repeats over many listings (one
-    per site or list), so the JSON keeps each once and an index per listing. json and str.join only:
-    100,000 listings encode in a few hundredths of a second.
+    ``contacts`` holds (name, phone) or None per listing (a longer tuple such as (name, phone, email)
+    is accepted, its first two items kept). A contact repeats over many listings (one per site or
+    list), so the JSON keeps each once and an index per listing. json and str.join only: 100,000
+    listings encode in about 0.05 s of CPU.
     """
     if not (len(vehicle_ids) == len(list_ids) == len(ranks) == len(contacts)):
         raise ValueError("listing columns of different lengths")
@@ -198,7 +199,7 @@ def encode_listings(vehicle_ids: Sequence[int], list_ids: Sequence[int | None], 
     index = [None if c is None else table.setdefault(c, len(table)) for c in contacts]
     ids = "," + ",".join(map(str, vehicle_ids)) + "," if vehicle_ids else ","
     details = json.dumps({"list": list(list_ids), "rank": list(ranks), "contact": index,
-                          "contacts": list(table)}, ensure_ascii=False, separators=(",", ":"))
+                          "contacts": [c[:2] for c in table]}, ensure_ascii=False, separators=(",", ":"))
     return ids, details
 
 
@@ -270,10 +271,9 @@ def write_medium_report(session, sm: SendMedium, decisions, contacts) -> tuple[i
     rows = []
     for concession_id, sent in sent_by_concession.items():
         sent.sort(key=_feed_order)
-        people = [get_contact((d.vehicle_id, d.list_id)) for d in sent]
         vehicle_ids, listings = encode_listings(
             [d.vehicle_id for d in sent], [d.list_id for d in sent], [d.rank for d in sent],
-            [None if c is None else (c[0], c[1]) for c in people])
+            [get_contact((d.vehicle_id, d.list_id)) for d in sent])
         rows.append({"run_id": run_id, "send_medium_id": sm_id, "concession_id": concession_id,
                      "listing_count": len(sent), "vehicle_ids": vehicle_ids, "listings": listings})
     bulk_insert_outcomes(session, others)
