@@ -144,11 +144,10 @@ def bench_writers(app) -> None:
 
 def run_send(app, workers: int) -> None:
     from redis import Redis
-    from sqlalchemy import func, select
 
     from backoffice.extensions import db
     from jobs.send import start_send
-    from models.send import SendOutcome, SendRun
+    from models.send import SendRun, report_row_count
 
     from rq import Queue
 
@@ -171,8 +170,7 @@ def run_send(app, workers: int) -> None:
         elapsed = time.perf_counter() - started
         db.session.expire_all()
         run = db.session.get(SendRun, run_id)
-        outcomes = db.session.execute(select(func.count()).select_from(SendOutcome)
-                                      .where(SendOutcome.run_id == run_id)).scalar_one()
+        outcomes = report_row_count(db.session, run_id)   # SendOutcome (not sent) + SentListings rows
         states = {m.status for m in run.media}
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
