@@ -1,11 +1,16 @@
 """Feed formats as plug-ins (§6.6).
 
-A format is a writer ``write(rows, medium, out) -> int``: it streams the decided vehicles (``rows``,
-an iterable of plain dicts built by ``jobs.feeds.rows``) into ``out`` (a binary stream) and returns
-the number of listings written. Nothing is built as a whole document in memory: XML is written
-element by element with escaping, CSV through the csv module, row by row.
+A format renders one listing as text *around its listing-dependent slots*: ``listing(row)`` returns
+the parts of the listing that depend only on the vehicle, and ``slots`` say how to render what
+depends on the medium and the publication list (the customer code at the portal, the listing link,
+the contact), which go between those parts. ``FeedFormat.write`` streams rows into a file with
+both. The send renders each vehicle's parts once per run and format (``jobs.feeds.templates``)
+and only fills the slots for each medium: 50 media in six formats cost six renderings, not 50.
 
-Each format declares ``REQUIRED_VEHICLE_FIELDS``: the vehicle fields a portal rejects a listing
+Nothing is built as a whole document in memory: listings are written as they come, escaped one
+by one (XML text, CSV quoting).
+
+Each format declares ``required_vehicle_fields``: the vehicle fields a portal rejects a listing
 without. A medium's mandatory fields include them (``mandatory_fields_for``), so the send decision
 files such a vehicle as "filtré média" with the reason instead of publishing a listing the portal
 would refuse.
@@ -13,7 +18,25 @@ would refuse.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from itertools import chain
 from typing import Callable, Iterable
+
+# What a slot is filled with, from a normalised row (jobs.feeds.rows.feed_row).
+SLOT_KINDS = ("customer_code", "url", "contact")
+
+
+def slot_value(kind: str, row: dict):
+    """The value of a slot in a normalised row: a text, or (name, phone, email) for the contact."""
+    if kind == "contact":
+        return row.get("contact_name"), row.get("contact_phone"), row.get("contact_email")
+    return row.get(kind)
+
+
+@dataclass(frozen=True)
+class Slot:
+    """A listing-dependent field of a format: its kind and how the format renders its value."""
+    kind: str
+    render: Callable[[object], str]
 
 
 @dataclass(frozen=True)
@@ -22,12 +45,39 @@ class FeedFormat:
     label: str
     extension: str
     content_type: str
-    write: Callable[[Iterable[dict], object, object], int]
+    header: Callable[[object], str]            # medium → the text before the first listing
+    listing: Callable[[dict], list[str]]       # row → the listing's text around its slots
+    slots: tuple[Slot, ...] = ()
+    footer: str = ""
     required_vehicle_fields: tuple[str, ...] = ()
     schema: str | None = None          # JSON Schema file in jobs/feeds/schemas/ (public formats)
     encoding: str = "utf-8"
+    errors: str = "strict"             # how characters the encoding lacks are written
     documentation: str = ""
     fields: tuple[str, ...] = field(default_factory=tuple)
+
+    def render(self, row: dict) -> str:
+        """One listing's whole text."""
+        parts = self.listing(row)
+        if not self.slots:
+            return parts[0]
+        values = [s.render(slot_value(s.kind, row)) for s in self.slots]
+        return "".join(chain.from_iterable(zip(parts, values))) + parts[-1]
+
+    def write(self, rows: Iterable[dict], medium, out) -> int:
+        """Stream normalised rows into the binary stream ``out``; returns the listings written."""
+        encoding, errors, render = self.encoding, self.errors, self.render
+        pending = [self.header(medium)]
+        count = 0
+        for row in rows:
+            pending.append(render(row))
+            count += 1
+            if len(pending) >= 256:
+                out.write("".join(pending).encode(encoding, errors))
+                pending.clear()
+        pending.append(self.footer)
+        out.write("".join(pending).encode(encoding, errors))
+        return count
 
 
 FORMATS: dict[str, FeedFormat] = {}

@@ -7,8 +7,9 @@ state_of_vehicle, images. Checked in tests against ``schemas/meta_vehicle_catalo
 """
 from __future__ import annotations
 
-from . import FeedFormat, register
-from .base import XmlStream, csv_writer, detach, integer, money, text_writer, xml_text
+from . import FeedFormat, Slot, register
+from .base import (SLOT, csv_field, csv_header, csv_line_parts, xml_element, xml_element_tags, xml_elements,
+                   xml_text, xml_values)
 
 BODY_STYLES = {"sedan": "SEDAN", "hatchback": "HATCHBACK", "estate": "WAGON", "suv": "SUV", "coupe": "COUPE",
                "convertible": "CONVERTIBLE", "minivan": "MINIVAN", "van": "VAN", "pickup": "TRUCK"}
@@ -27,88 +28,77 @@ REQUIRED = ("vin", "sale_price_ttc", "first_registration_date", "mileage", "body
             "description", "photo")
 
 
-def _values(r) -> dict:
-    return {
-        "vehicle_id": f'{r.get("concession_code")}-{r["entry_number"]}',
-        "vin": r.get("vin") or "",
-        "title": " ".join(p for p in (r.get("make"), r.get("model"), r.get("version")) if p),
-        "description": (r.get("description") or "")[:5000],
-        "url": r["url"], "make": r.get("make") or "", "model": r.get("model") or "",
-        "year": r.get("year") or "", "trim": r.get("version") or "",
-        "mileage_value": integer(r.get("mileage")), "mileage_unit": "KM",
-        "price": f'{money(r.get("price"))} {r["currency"]}' if r.get("price") is not None else "",
-        "body_style": BODY_STYLES.get(r.get("body_category"), "OTHER" if r.get("body_category") else ""),
-        "exterior_color": r.get("colour") or "", "state_of_vehicle": "USED",
-        "fuel_type": FUELS.get(r.get("energy"), ""), "transmission": TRANSMISSIONS.get(r.get("gearbox"), ""),
-        "dealer_name": r.get("dealership_name") or "", "dealer_phone": r.get("contact_phone") or "",
-        "addr1": r.get("site_address") or "", "city": r.get("site_city") or "",
-        "postal_code": r.get("site_postcode") or "", "country": r["country"],
-    }
+def _values(r: dict) -> list[str]:
+    """The listing's fields that are not slots, in CSV order: vehicle_id … description (4), make …
+    dealer_name (13), then the address (4)."""
+    body = r.get("body_category")
+    price = r.get("price_text")
+    mileage = r.get("mileage")
+    return [
+        f'{r.get("concession_code")}-{r["entry_number"]}', r.get("vin") or "",
+        " ".join(p for p in (r.get("make"), r.get("model"), r.get("version")) if p),
+        (r.get("description") or "")[:5000],
+        r.get("make") or "", r.get("model") or "", str(r.get("year") or ""), r.get("version") or "",
+        "" if mileage is None else str(int(mileage)), "KM", f'{price} {r["currency"]}' if price else "",
+        BODY_STYLES.get(body, "OTHER" if body else ""), r.get("colour") or "", "USED",
+        FUELS.get(r.get("energy"), ""), TRANSMISSIONS.get(r.get("gearbox"), ""), r.get("dealership_name") or "",
+        r.get("site_address") or "", r.get("site_city") or "", r.get("site_postcode") or "", r["country"],
+    ]
 
 
-def write_meta_csv(rows, medium, out) -> int:
-    """UTF-8 CSV with Meta's column names (nested fields dotted, images indexed)."""
-    text = text_writer(out, "utf-8")
-    w = csv_writer(text)
-    w.writerow(CSV_COLUMNS)
-    count = 0
-    for r in rows:
-        v = _values(r)
-        images = r["images"][:MAX_IMAGES]
-        w.writerow([v["vehicle_id"], v["vin"], v["title"], v["description"], v["url"], v["make"], v["model"],
-                    v["year"], v["trim"], v["mileage_value"], v["mileage_unit"], v["price"], v["body_style"],
-                    v["exterior_color"], v["state_of_vehicle"], v["fuel_type"], v["transmission"],
-                    v["dealer_name"], v["dealer_phone"], v["addr1"], v["city"], v["postal_code"],
-                    v["country"]] + images + [""] * (MAX_IMAGES - len(images)))
-        count += 1
-    detach(text)
-    return count
+def _csv_listing(r: dict) -> list[str]:
+    """UTF-8 CSV with Meta's column names (nested fields dotted, images indexed); the link and the
+    dealer's phone are the slots."""
+    v = _values(r)
+    images = r["images"][:MAX_IMAGES]
+    return csv_line_parts(v[:4] + [SLOT] + v[4:17] + [SLOT] + v[17:] + images + [""] * (MAX_IMAGES - len(images)),
+                          ",")
 
 
-_XML_SIMPLE = ("vehicle_id", "vin", "title", "description", "url", "make", "model", "year", "trim", "price",
-               "body_style", "exterior_color", "state_of_vehicle", "fuel_type", "transmission", "dealer_name",
-               "dealer_phone")
+# Elements of the listing that are not slots: before the link (4), between the link and the phone (12:
+# mileage is written apart).
+_XML_BEFORE_URL = xml_element_tags(("vehicle_id", "vin", "title", "description"))
+_XML_BEFORE_PHONE = xml_element_tags(("make", "model", "year", "trim", "price", "body_style", "exterior_color",
+                                      "state_of_vehicle", "fuel_type", "transmission", "dealer_name"))
 
 
-def write_meta_xml(rows, medium, out) -> int:
+def _xml_header(medium) -> str:
+    return ('<?xml version="1.0" encoding="UTF-8"?>\n'
+            "<listings>\n <title>" + xml_text(getattr(medium, "name", "")) + "</title>\n")
+
+
+def _xml_listing(r: dict) -> list[str]:
     """``<listings><listing>…</listing></listings>`` as in Meta's XML vehicle feed sample."""
-    xml = XmlStream(out)
-    xml.write("<listings>\n <title>" + xml_text(getattr(medium, "name", "")) + "</title>\n")
-    count = 0
-    for r in rows:
-        v = _values(r)
-        parts = [" <listing>\n"]
-        ap = parts.append
-        for name in _XML_SIMPLE:
-            value = v[name]
-            if value is None or value == "":
-                continue
-            ap(f"  <{name}>{xml_text(value)}</{name}>\n")
-        ap(f'  <mileage>\n   <value>{v["mileage_value"]}</value>\n   <unit>KM</unit>\n  </mileage>\n'
-           '  <address format="simple">\n'
-           f'   <component name="addr1">{xml_text(v["addr1"])}</component>\n'
-           f'   <component name="city">{xml_text(v["city"])}</component>\n'
-           f'   <component name="postal_code">{xml_text(v["postal_code"])}</component>\n'
-           f'   <component name="country">{v["country"]}</component>\n  </address>\n')
-        images = r["images"][:MAX_IMAGES]
-        if images:
-            ap("  <image>\n   <url>")
-            ap("</url>\n  </image>\n  <image>\n   <url>".join(xml_text(u) for u in images))
-            ap("</url>\n  </image>\n")
-        ap(" </listing>\n")
-        xml.write("".join(parts))
-        count += 1
-    xml.write("</listings>\n")
-    xml.flush()
-    return count
+    v = xml_values(_values(r))
+    mileage, addr1, city, postal_code, country = v[8], v[17], v[18], v[19], v[20]
+    images = r["images"][:MAX_IMAGES]
+    after = (f'  <mileage>\n   <value>{mileage}</value>\n   <unit>KM</unit>\n  </mileage>\n'
+             '  <address format="simple">\n'
+             f'   <component name="addr1">{addr1}</component>\n'
+             f'   <component name="city">{city}</component>\n'
+             f'   <component name="postal_code">{postal_code}</component>\n'
+             f'   <component name="country">{country}</component>\n  </address>\n')
+    if images:
+        after += ("  <image>\n   <url>" + "</url>\n  </image>\n  <image>\n   <url>".join(xml_values(images))
+                  + "</url>\n  </image>\n")
+    return [" <listing>\n" + xml_elements(_XML_BEFORE_URL, v[:4]),
+            xml_elements(_XML_BEFORE_PHONE, v[4:8] + v[10:17]),
+            after + " </listing>\n"]
 
 
-register(FeedFormat("meta_catalog_csv", "Meta (Facebook) catalogue véhicules – CSV", "csv", "text/csv", write_meta_csv,
+_dealer_phone = xml_element("dealer_phone")
+
+register(FeedFormat("meta_catalog_csv", "Meta (Facebook) catalogue véhicules – CSV", "csv", "text/csv",
+                    lambda medium: csv_header(CSV_COLUMNS, ","), _csv_listing,
+                    slots=(Slot("url", csv_field(",")), Slot("contact", csv_field(",", 1))), errors="replace",
                     required_vehicle_fields=REQUIRED, schema="meta_vehicle_catalog.schema.json",
                     fields=CSV_COLUMNS,
                     documentation="https://developers.facebook.com/docs/marketing-api/auto-ads/get-started/"
                                   "catalog-fields"))
 register(FeedFormat("meta_catalog_xml", "Meta (Facebook) catalogue véhicules – XML", "xml", "application/xml",
-                    write_meta_xml, required_vehicle_fields=REQUIRED, schema="meta_vehicle_catalog.schema.json",
+                    _xml_header, _xml_listing,
+                    slots=(Slot("url", xml_element("url")), Slot("contact", lambda c: _dealer_phone(c[1]))),
+                    footer="</listings>\n", errors="xmlcharrefreplace",
+                    required_vehicle_fields=REQUIRED, schema="meta_vehicle_catalog.schema.json",
                     documentation="https://developers.facebook.com/docs/marketing-api/auto-ads/get-started/"
                                   "catalog-fields"))

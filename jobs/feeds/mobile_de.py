@@ -8,10 +8,9 @@ and French accents are in it. Checked against ``schemas/mobile_de.schema.json``.
 from __future__ import annotations
 
 import codecs
-import io
 
-from . import FeedFormat, register
-from .base import csv_writer, detach
+from . import FeedFormat, Slot, register
+from .base import SLOT, csv_field, csv_header, csv_line_parts
 
 # Typographic characters outside ISO-8859-15 get their plain equivalent; anything else becomes "?".
 _PLAIN = {"\u2013": "-", "\u2014": "-", "\u2019": "'", "\u2018": "'", "\u201c": '"', "\u201d": '"',
@@ -41,32 +40,27 @@ def _flat(value) -> str:
     return " ".join(str(value).split()) if value else ""
 
 
-def write_mobile_de(rows, medium, out) -> int:
-    """Semicolon CSV in ISO-8859-15 with a header line."""
-    text = io.TextIOWrapper(out, encoding=ENCODING, errors="latin9_plain", newline="")
-    w = csv_writer(text, delimiter=";")
-    w.writerow(COLUMNS)
-    count = 0
-    for r in rows:
-        first = r.get("first_registration_date") or r.get("registration_date")
-        price = r.get("price")
-        w.writerow((
-            r.get("customer_code") or "", r["entry_number"], CATEGORIES.get(r.get("body_category"), ""),
-            r.get("make") or "", r.get("model") or "", _flat(r.get("version")),
-            first.strftime("%m.%Y") if first else "", "" if r.get("mileage") is None else int(r["mileage"]),
-            "" if price is None else int(round(price)), "1", "EUR", FUELS.get(r.get("energy"), ""),
-            GEARBOXES.get(r.get("gearbox"), ""), r.get("colour") or "", r.get("doors") or "",
-            r.get("seats") or "", r.get("vin") or "", _flat(r.get("description"))[:5000],
-            "|".join(r["images"]), _flat(r.get("dealership_name")), r.get("contact_phone") or "",
-        ))
-        count += 1
-    detach(text)
-    return count
+def _listing(r: dict) -> list[str]:
+    """Semicolon CSV in ISO-8859-15 with a header line; the customer number and phone are the slots."""
+    first = r.get("first_registration_date") or r.get("registration_date")
+    price = r.get("price")
+    mileage = r.get("mileage")
+    return csv_line_parts([
+        SLOT, r["entry_number"], CATEGORIES.get(r.get("body_category"), ""),
+        r.get("make") or "", r.get("model") or "", _flat(r.get("version")),
+        first.strftime("%m.%Y") if first else "", "" if mileage is None else str(int(mileage)),
+        "" if price is None else str(int(round(price))), "1", "EUR", FUELS.get(r.get("energy"), ""),
+        GEARBOXES.get(r.get("gearbox"), ""), r.get("colour") or "", str(r.get("doors") or ""),
+        str(r.get("seats") or ""), r.get("vin") or "", _flat(r.get("description"))[:5000],
+        "|".join(r["images"]), _flat(r.get("dealership_name")), SLOT,
+    ], ";")
 
 
 register(FeedFormat(
-    "mobile_de_csv", "mobile.de (CSV ISO-8859-15)", "csv", "text/csv; charset=iso-8859-15", write_mobile_de,
+    "mobile_de_csv", "mobile.de (CSV ISO-8859-15)", "csv", "text/csv; charset=iso-8859-15",
+    lambda medium: csv_header(COLUMNS, ";"), _listing,
+    slots=(Slot("customer_code", csv_field(";")), Slot("contact", csv_field(";", 1))),
     required_vehicle_fields=("body_category", "sale_price_ttc", "first_registration_date", "mileage",
                              "energy", "gearbox"),
-    schema="mobile_de.schema.json", encoding=ENCODING, fields=COLUMNS,
+    schema="mobile_de.schema.json", encoding=ENCODING, errors="latin9_plain", fields=COLUMNS,
     documentation="docs/sends.md#mobilede"))

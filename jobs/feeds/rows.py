@@ -10,6 +10,7 @@ from typing import Iterable, Iterator
 from sqlalchemy import select
 
 from models.organisation import Concession, Site
+from .base import money
 from models.vehicle import BODY_CATEGORIES, ENERGIES, GEARBOXES, Vehicle, public_vehicle_token
 
 ROW_COLUMNS = (
@@ -58,8 +59,12 @@ def _secret() -> str:
     return current_app.config["SECRET_KEY"] if has_app_context() else ""
 
 
+def _text(value) -> str | None:
+    return None if value is None else str(value)
+
+
 def feed_row(r: dict, base_url: str, contact: tuple | None = None, names: dict | None = None,
-             listing_base: str | None = None) -> dict:
+             listing_base: str | None = None, secret: str | None = None) -> dict:
     """Normalise a loaded row into the fields every writer reads."""
     first = r.get("first_registration_date") or r.get("registration_date")
     address = ", ".join(p for p in (r.get("site_address"), " ".join(
@@ -67,7 +72,7 @@ def feed_row(r: dict, base_url: str, contact: tuple | None = None, names: dict |
     base = base_url.rstrip("/")
     names = names or labels()
     vid = r["id"]
-    key = public_vehicle_token(_secret(), vid)  # signed: portals fetch photos without a login
+    key = public_vehicle_token(_secret() if secret is None else secret, vid)  # signed: portals fetch photos without a login
     name, phone, email = contact or (r.get("site_manager_name"), r.get("site_manager_phone"),
                                      r.get("site_manager_email"))
     return {
@@ -76,6 +81,13 @@ def feed_row(r: dict, base_url: str, contact: tuple | None = None, names: dict |
         "condition": "used",
         "currency": "EUR",
         "price": r.get("sale_price_ttc"),
+        "price_text": money(r.get("sale_price_ttc")),
+        # Texts of the numbers and dates, converted once for every format that prints them as is.
+        "year_text": None if first is None else str(first.year),
+        "first_registration_text": _text(r.get("first_registration_date")),
+        "mileage_text": _text(r.get("mileage")), "doors_text": _text(r.get("doors")),
+        "seats_text": _text(r.get("seats")), "fiscal_power_text": _text(r.get("fiscal_power")),
+        "co2_text": _text(r.get("co2")),
         "dealership_name": f'{r.get("concession_name") or ""} – {r.get("site_name") or ""}'.strip(" –"),
         "dealership_address": address,
         "country": "FR",
@@ -95,6 +107,6 @@ def iter_feed_rows(rows: Iterable[dict], base_url: str, contacts: dict | None = 
                    listing_base: str | None = None) -> Iterator[dict]:
     """Normalised rows in order; ``contacts`` maps vehicle id → (name, phone, email)."""
     contacts = contacts or {}
-    names = labels()
+    names, secret = labels(), _secret()
     for r in rows:
-        yield feed_row(r, base_url, contacts.get(r["id"]), names, listing_base)
+        yield feed_row(r, base_url, contacts.get(r["id"]), names, listing_base, secret)

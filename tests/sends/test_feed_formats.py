@@ -108,3 +108,26 @@ def test_feeds_stream_many_rows_without_building_a_document():
 
 def test_an_unknown_format_falls_back_to_the_generic_xml():
     assert get_format("nope").key == "generic_xml"
+
+
+@pytest.mark.parametrize("key", list(FORMATS))
+def test_the_send_writer_fills_stored_listings_into_the_same_bytes_as_the_format(key, tmp_path):
+    # The send renders each vehicle once per run and format, then fills each medium's customer codes,
+    # links and contacts: the feed must be exactly what the format writes for those listings.
+    from jobs.feeds import slot_value
+    from jobs.feeds.templates import ListingStore, build_store, write_feed
+
+    rows = [row(),
+            row(id=8, entry_number="2030", customer_code='a;b,"c"', description='Ligne 1\nLigne 2, "cité" & <b>\x00',
+                photo_count=0, mileage=None, sale_price_ttc=None, vin=None),
+            row(id=9, entry_number="2031", customer_code=None, version="a\tb", make="Citroën & Fils")]
+    rows[1].update(contact_name='Jean "JJ", Dupont', contact_phone="06 01 02 03 04", contact_email=None,
+                   url="https://portail.example/annonce?ref=NORD-2030&x=1")
+    build_store(get_format(key), rows, tmp_path / "store")
+    stored = io.BytesIO()
+    count = write_feed(get_format(key), FakeMedium(), ListingStore(tmp_path / "store"),
+                       [(r["id"], r["customer_code"], r["url"], slot_value("contact", r)) for r in rows], stored)
+    direct = write(key, rows)
+    assert (count, stored.getvalue()) == direct
+    assert (b"06 01 02 03 04" in stored.getvalue()) == (key != "google_vehicle_listings")   # Google has no contact
+    assert len(parse_feed(key, stored.getvalue())) == 3
