@@ -30,18 +30,19 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from flask import current_app
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import delete, select, update
 
 from backoffice.extensions import db
 from models.clock import utcnow
 from models.send import (DONE, FAILED, FILTERED_OUTCOMES, FINAL_MEDIUM_STATES, HELD, PENDING, PUBLISHING,
-                         RUNNING, SENT, SKIPPED, PublishedFeed, SendMedium, SendOutcome, SendRun, run_status,
-                         shrink_hold_reason)
+                         RUNNING, SENT, SKIPPED, PublishedFeed, SendMedium, SendOutcome, SendRun, SentListings,
+                         run_status, shrink_hold_reason, write_medium_report)
 
 from .delivery import HashingWriter, file_checksum, post_feed, publish_to_folder
 from .feeds import get_format
-from .feeds.rows import iter_feed_rows, load_rows
+from .feeds.templates import write_feed
 from .queue import enqueue, get_queue
+from .send_plan import discard, listing_store, medium_plan
 
 log = logging.getLogger(__name__)
 
@@ -95,16 +96,17 @@ def nightly_send() -> int:
 
 
 def purge_old_reports(days: int | None = None) -> int:
-    """Delete the per-vehicle rows of bilans older than ``SEND_REPORT_RETENTION_DAYS`` (default 62).
+    """Delete the vehicle lists (``SendOutcome`` and ``SentListings`` rows) of bilans older than
+    ``SEND_REPORT_RETENTION_DAYS`` (default 62); returns the number of rows deleted.
 
-    A nightly send of 100,000 vehicles × 50 media writes 5 million rows: the history keeps every
-    run's per-medium figures forever, the vehicle lists of the last two months."""
+    The history keeps every run's per-medium figures forever, the vehicle lists of the last two months."""
     days = days if days is not None else int(current_app.config.get("SEND_REPORT_RETENTION_DAYS")
                                              or os.environ.get("SEND_REPORT_RETENTION_DAYS")
                                              or DEFAULT_REPORT_RETENTION_DAYS)
     cutoff = utcnow() - dt.timedelta(days=days)
     old = select(SendRun.id).where(SendRun.started_at < cutoff, SendRun.finished_at.isnot(None))
     count = db.session.execute(delete(SendOutcome).where(SendOutcome.run_id.in_(old))).rowcount
+    count += db.session.execute(delete(SentListings).where(SentListings.run_id.in_(old))).rowcount
     db.session.commit()
     return count
 
@@ -217,14 +219,12 @@ def _process_medium(send_medium_id: int, attempt: int) -> str:
         db.session.commit()
         return SKIPPED
     fmt = get_format(medium.feed_format)
-    snapshot = run_snapshot(run)
-    decisions = medium_decisions(medium, fmt, run.decision_date, snapshot)
+    plan = medium_plan(run, medium.id)
+    decisions = plan.decisions()
     subscriptions = _subscriptions(medium.id)
-    sent = sorted((d for d in decisions if d.outcome == SENT), key=lambda d: (d.list_id, _rank(d), d.vehicle_id))
-    rows = snapshot.rows_for({d.vehicle_id for d in sent}) if snapshot else load_rows(
-        db.session, {d.vehicle_id for d in sent})
-    sent = [d for d in sent if d.vehicle_id in rows]
-    contacts = _contacts(medium, sent, rows, snapshot)
+    sent = [d for d in decisions if d.outcome == SENT and d.vehicle_id in plan.vehicles]
+    contacts = _contacts(medium, sent, plan)
+    store = listing_store(run, fmt)
     fault("slow", medium.code)
 
     # 1. The feed, streamed into a staging file next to its target.
@@ -233,8 +233,7 @@ def _process_medium(send_medium_id: int, attempt: int) -> str:
         with open(staging, "wb") as fh:
             out = HashingWriter(fh)
             fault("disk_full", medium.code)
-            count = fmt.write(iter_feed_rows(_listing_rows(sent, rows, contacts), _base_url(),
-                                             listing_base=medium.base_url or None), medium, out)
+            count = write_feed(fmt, medium, store, _listings(sent, plan, contacts, medium.base_url or None), out)
             fh.flush()
             os.fsync(fh.fileno())
         checksum = out.sha.hexdigest()
@@ -281,126 +280,20 @@ def _process_medium(send_medium_id: int, attempt: int) -> str:
     return DONE
 
 
-class RunSnapshot:
-    """What every medium of a run decides on, loaded once per run and shared through a file.
-
-    The decision inputs of all media (vehicles, configurations, subscriptions, states), the feed
-    rows of the candidate vehicles and the contact resolver. Loading them once instead of once per
-    medium saves most of the database time of a large send, and every medium of the run decides on
-    the same stock state. Built by the first job of the run (under a file lock), read by the others.
-    """
-
-    def __init__(self, inputs, columns, rows, resolver):
-        self.inputs, self.columns, self.rows, self.resolver = inputs, columns, rows, resolver
-
-    # Pickled with the vehicles as plain tuples: four times faster to load in every medium's job
-    # than 100,000 dataclass objects.
-    def __getstate__(self):
-        import dataclasses
-
-        i = self.inputs
-        fields = _vehicle_fields()
-        vehicles = [tuple(getattr(v, f) for f in fields) for v in i.vehicles]
-        return {"inputs": dataclasses.replace(i, vehicles=[]), "vehicles": vehicles, "columns": self.columns,
-                "rows": self.rows, "resolver": self.resolver}
-
-    def __setstate__(self, state):
-        from models.send_decision import VehicleInput
-
-        state["inputs"].vehicles = [VehicleInput(*t) for t in state["vehicles"]]
-        self.inputs, self.columns, self.rows, self.resolver = (state["inputs"], state["columns"], state["rows"],
-                                                               state["resolver"])
-
-    def rows_for(self, vehicle_ids) -> dict[int, dict]:
-        columns, rows = self.columns, self.rows
-        return {vid: dict(zip(columns, rows[vid])) for vid in vehicle_ids if vid in rows}
-
-    def inputs_for(self, medium_id: int, required: tuple[str, ...]):
-        """The engine's inputs restricted to one medium (None when the medium is not in the snapshot)."""
-        import dataclasses
-
-        from models.send_decision import DecisionInputs
-
-        media = [m for m in self.inputs.media if m.id == medium_id]
-        if not media:
-            return None
-        if required:
-            media = [dataclasses.replace(m, mandatory_fields=tuple(dict.fromkeys(
-                tuple(m.mandatory_fields) + tuple(required)))) for m in media]
-        i = self.inputs
-        return DecisionInputs(i.vehicles, media, {k: v for k, v in i.configs.items() if k[1] == medium_id},
-                              [s for s in i.subscriptions if s.medium_id == medium_id],
-                              [s for s in i.states if s.medium_id == medium_id], i.today)
-
-
-def _vehicle_fields() -> list[str]:
-    import dataclasses
-
-    from models.send_decision import VehicleInput
-
-    return [f.name for f in dataclasses.fields(VehicleInput)]
-
-
-def _snapshot_path(run) -> Path:
-    return feed_folder() / ".staging" / f"run-{run.id}" / "snapshot.pickle"
-
-
-def run_snapshot(run) -> RunSnapshot | None:
-    """The run's snapshot, built by the first caller (file lock), or None if it cannot be built."""
-    import fcntl
-    import pickle
-
-    from models.publication_inputs import load_contact_resolver, load_decision_inputs
-    from models.send_decision import DEFAULT_PUBLISHED_STATUSES
-    from models.vehicle import Vehicle
-
-    from .feeds.rows import vehicle_rows_stmt
-
-    path = _snapshot_path(run)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path.with_suffix(".lock"), "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        if path.exists():
-            with open(path, "rb") as fh:
-                return pickle.load(fh)
-        inputs = load_decision_inputs(db.session, today=run.decision_date)
-        candidates = {v.id for v in inputs.vehicles}
-        statuses = sorted({s for c in inputs.configs.values() for s in c.published_statuses}
-                          or DEFAULT_PUBLISHED_STATUSES)
-        result = db.session.execute(vehicle_rows_stmt().where(Vehicle.status.in_(statuses)))
-        columns = list(result.keys())
-        rows = {r[0]: tuple(r) for r in result if r[0] in candidates}
-        snapshot = RunSnapshot(inputs, columns, rows, load_contact_resolver(db.session))
-        temp = path.with_suffix(f".{os.getpid()}.tmp")
-        with open(temp, "wb") as fh:
-            pickle.dump(snapshot, fh, protocol=pickle.HIGHEST_PROTOCOL)
-        os.replace(temp, path)
-        return snapshot
-
-
-def medium_decisions(medium, fmt, today: dt.date, snapshot: RunSnapshot | None = None):
-    """The engine's decisions for one medium, its mandatory fields widened with what the format requires.
-
-    The engine reads ``Medium.mandatory_fields``; a format (Google, Meta, mobile.de) also needs the
-    fields its portal rejects a listing without, so they are added here before deciding: such a
-    vehicle ends "filtré média" with the engine's reason instead of being sent and refused.
-    """
+def medium_decisions(medium, fmt, today: dt.date):
+    """The engine's decisions for one medium alone, its mandatory fields widened with what the format
+    requires (the send decides all its media at once in ``jobs.send_plan``; this is the same rule for
+    one medium, used to check it)."""
     import dataclasses
 
     from models.publication_inputs import decide, load_decision_inputs
 
     required = fmt.required_vehicle_fields
-    inputs = snapshot.inputs_for(medium.id, required) if snapshot else None
-    if inputs is None:
-        inputs = load_decision_inputs(db.session, medium_ids=[medium.id], today=today)
-        if required:
-            inputs.media = [dataclasses.replace(m, mandatory_fields=tuple(dict.fromkeys(
-                tuple(m.mandatory_fields) + tuple(required)))) for m in inputs.media]
+    inputs = load_decision_inputs(db.session, medium_ids=[medium.id], today=today)
+    if required:
+        inputs.media = [dataclasses.replace(m, mandatory_fields=tuple(dict.fromkeys(
+            tuple(m.mandatory_fields) + tuple(required)))) for m in inputs.media]
     return list(decide(inputs))
-
-
-def _rank(d) -> int:
-    return d.rank if d.rank is not None else 1 << 30
 
 
 def _subscriptions(medium_id: int) -> dict[int, str | None]:
@@ -413,64 +306,39 @@ def _subscriptions(medium_id: int) -> dict[int, str | None]:
     return {list_id: code for list_id, code in rows}
 
 
-def _contacts(medium, sent, rows, snapshot=None) -> dict[tuple[int, int], tuple]:
+def _contacts(medium, sent, plan) -> dict[tuple[int, int], tuple]:
     """(vehicle id, list id) → (name, phone, email) of the listing's contact (§6.3, site manager fallback)."""
-    from models.publication_inputs import load_contact_resolver
-
-    resolver = snapshot.resolver if snapshot else load_contact_resolver(
-        db.session, concession_ids={d.concession_id for d in sent} or None)
+    resolve, vehicles, medium_id = plan.resolver.resolve, plan.vehicles, medium.id
     out = {}
     for d in sent:
-        r = rows[d.vehicle_id]
-        c = resolver.resolve(d.concession_id, r["site_id"], d.list_id, medium.id, r.get("make"), r.get("status"))
+        site_id, make, status, _ref, _link = vehicles[d.vehicle_id]
+        c = resolve(d.concession_id, site_id, d.list_id, medium_id, make, status)
         if c is not None:
             out[(d.vehicle_id, d.list_id)] = (c.name, c.phone or c.mobile, c.email)
     return out
 
 
-def _listing_rows(sent, rows, contacts):
-    """One listing per sent decision (vehicle × list), with the list's customer code and contact."""
-    seen = set()
+_NO_CONTACT = (None, None, None)
+
+
+def _listings(sent, plan, contacts, listing_base: str | None):
+    """(vehicle id, customer code, link, contact) of each listing (vehicle × list) in feed order.
+
+    The link is the medium's listing base + our reference when it has one, else our public page."""
+    seen, vehicles, contact_of = set(), plan.vehicles, contacts.get
     for d in sent:
         key = (d.vehicle_id, d.list_id)
         if key in seen:
             continue
         seen.add(key)
-        listing = dict(rows[d.vehicle_id])
-        listing["customer_code"] = d.customer_code
-        contact = contacts.get(key)
-        if contact:
-            listing["site_manager_name"], listing["site_manager_phone"], listing["site_manager_email"] = contact
-        yield listing
+        _site, _make, _status, reference, link = vehicles[d.vehicle_id]
+        yield (d.vehicle_id, d.customer_code, f"{listing_base}{reference}" if listing_base else link,
+               contact_of(key, _NO_CONTACT))
 
 
 def _record_outcomes(sm, decisions, contacts) -> None:
-    db.session.execute(delete(SendOutcome).where(SendOutcome.send_medium_id == sm.id))
-    run_id, sm_id, get_contact = sm.run_id, sm.id, contacts.get
-    rows = []
-    ap = rows.append
-    for d in decisions:   # tuples in OUTCOME_COLUMNS order: 100,000s per medium
-        contact = get_contact((d.vehicle_id, d.list_id)) if d.outcome == SENT else None
-        ap((run_id, sm_id, d.vehicle_id, d.concession_id, d.list_id, d.outcome, "\n".join(d.reasons) or None,
-            d.rank, contact[0] if contact else None, contact[1] if contact else None))
-    bulk_insert_outcomes(rows)
-
-
-OUTCOME_COLUMNS = ("run_id", "send_medium_id", "vehicle_id", "concession_id", "publication_list_id", "outcome",
-                   "reasons", "rank", "contact_name", "contact_phone")
-
-
-def bulk_insert_outcomes(rows: list[tuple]) -> None:
-    """Insert report rows (tuples in OUTCOME_COLUMNS order): COPY on PostgreSQL, executemany elsewhere."""
-    if not rows:
-        return
-    if db.session.get_bind().dialect.name == "postgresql":
-        cursor = db.session.connection().connection.driver_connection.cursor()
-        with cursor.copy(f"COPY send_outcome ({', '.join(OUTCOME_COLUMNS)}) FROM STDIN") as copy:
-            for row in rows:
-                copy.write_row(row)
-        return
-    db.session.execute(insert(SendOutcome), [dict(zip(OUTCOME_COLUMNS, row)) for row in rows])
+    """The medium's report rows (models.send.write_medium_report), replacing an earlier attempt's."""
+    write_medium_report(db.session, sm, decisions, contacts)
 
 
 def previous_listing_count(medium_id: int, run_id: int) -> int | None:
@@ -496,12 +364,6 @@ def target_path(medium, fmt) -> str:
     folder = Path(target) if target and medium.delivery_kind == "folder" and os.path.isabs(target) \
         else feed_folder() / medium.code
     return str(folder / f"{medium.code}.{fmt.extension}")
-
-
-def _base_url() -> str:
-    """Our public address, for photo URLs (and listing links of media without a listing base)."""
-    return (current_app.config.get("FEED_PUBLIC_BASE_URL") or os.environ.get("FEED_PUBLIC_BASE_URL")
-            or "https://vo.example.fr")
 
 
 def idempotency_key(run_key: str, medium_code: str) -> str:
@@ -614,10 +476,7 @@ def finalize_run(run_id: int) -> str:
     status = run_status(states)
     values = {"status": status}
     if status != RUNNING:
-        run = db.session.get(SendRun, run_id)
-        if run is not None:   # the run's shared snapshot is no longer needed
-            for leftover in (_snapshot_path(run), _snapshot_path(run).with_suffix(".lock")):
-                leftover.unlink(missing_ok=True)
+        discard(run_id)   # the run's shared plan is no longer needed
         ended_now = db.session.execute(update(SendRun).where(SendRun.id == run_id, SendRun.finished_at.is_(None))
                                        .values(finished_at=utcnow())).rowcount == 1
     else:
