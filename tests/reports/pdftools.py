@@ -7,8 +7,14 @@ import subprocess
 import tempfile
 
 
-def pdf_text(pdf: bytes, layout: bool = False) -> str:
-    args = ["pdftotext", "-enc", "UTF-8"] + (["-layout"] if layout else []) + ["-", "-"]
+def pdf_text(pdf: bytes, layout: bool = False, raw: bool = False) -> str:
+    """The PDF's text. Default: poppler's reading order, which interleaves the lines of side-by-side
+    table cells when both wrap (cell A line 1, cell B line 1, cell A line 2...). ``layout``: laid out
+    as on the page. ``raw``: content-stream order, i.e. the order WeasyPrint paints its boxes, so a
+    cell's wrapped lines come out together, whatever the font and column widths."""
+    assert not (layout and raw), "pdftotext takes -layout or -raw, not both"
+    mode = ["-layout"] if layout else ["-raw"] if raw else []
+    args = ["pdftotext", "-enc", "UTF-8"] + mode + ["-", "-"]
     return subprocess.run(args, input=pdf, capture_output=True, check=True).stdout.decode("utf-8")
 
 

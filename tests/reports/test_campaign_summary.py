@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import re
 from decimal import Decimal
+from html.parser import HTMLParser
 
 from sqlalchemy import select
 
 from backoffice.extensions import db
 from models.campaign import Campaign, Offer, create_offer, flash_statistics, update_offer, validate_campaign
+from reports.campaign_summary import campaign_summary_parts, load_campaign_summary
 from tests.campaigns_core.helpers import sent_flash
 
-from .pdftools import page_is_blank, pdf_text, save_page_png
+from .pdftools import page_is_blank, pdf_image_count, pdf_text, save_page_png
 
 
 def summary(client, campaign_id):
@@ -94,18 +96,50 @@ def test_an_offer_changed_after_printing_makes_a_new_summary(network, login, rep
 
 
 def test_offer_text_with_markup_is_printed_as_text(network, login, report_folder):
+    label, conditions = '<img src="file:///etc/passwd">', "<script>alert(1)</script> http://169.254.169.254/"
     flash, _ = sent_flash(network)
     nord_copy = copy_of(flash, network.nord)
-    create_offer(db.session, nord_copy, network.cdv_nord, reference="EVIL", label='<img src="file:///etc/passwd">',
-                 discount_kind="amount", discount_value=Decimal("100"),
-                 conditions="<script>alert(1)</script> http://169.254.169.254/")
+    create_offer(db.session, nord_copy, network.cdv_nord, reference="EVIL", label=label,
+                 discount_kind="amount", discount_value=Decimal("100"), conditions=conditions)
     db.session.commit()
-    _task, pdf = summary(login(network.cdv_nord), nord_copy.id)
-    flat = "".join(pdf_text(pdf).split())
-    assert '<imgsrc="file:///etc/passwd">' in flat and "<script>alert(1)</script>" in flat
-    from .pdftools import pdf_image_count
 
-    assert pdf_image_count(pdf) == 0
+    # The HTML handed to WeasyPrint: the user's text is escaped, so no element is created from it.
+    html = "".join(campaign_summary_parts(load_campaign_summary(nord_copy.id, network.nord.id)))
+    elements = _Elements()
+    elements.feed(html)
+    assert "img" not in elements.tags and "script" not in elements.tags, elements.tags
+    assert label in elements.cells and conditions in elements.cells
+
+    # The PDF shows the tag characters as text. Content-stream order (-raw) keeps each table cell's
+    # wrapped lines together; the default reading order interleaves the lines of neighbouring cells
+    # when both wrap (with DejaVu Sans, "Concessi"/"on" next to "<script>alert(1)</"/"script>").
+    _task, pdf = summary(login(network.cdv_nord), nord_copy.id)
+    flat = "".join(pdf_text(pdf, raw=True).split())
+    assert '<imgsrc="file:///etc/passwd">' in flat and "<script>alert(1)</script>http://169.254.169.254/" in flat
+    assert "&lt;" not in flat and "&gt;" not in flat and "&quot;" not in flat     # escaped once, not twice
+    assert pdf_image_count(pdf) == 0                                              # nothing was fetched
+
+
+class _Elements(HTMLParser):
+    """The element names of an HTML document and the text of its table cells."""
+
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.tags, self.cells, self._cell = set(), [], None
+
+    def handle_starttag(self, tag, attrs):
+        self.tags.add(tag)
+        if tag == "td":
+            self._cell = []
+
+    def handle_endtag(self, tag):
+        if tag == "td" and self._cell is not None:
+            self.cells.append("".join(self._cell).strip())
+            self._cell = None
+
+    def handle_data(self, data):
+        if self._cell is not None:
+            self._cell.append(data)
 
 
 def test_the_campaign_page_offers_the_pdf_summary_to_the_filiale_and_to_the_dealer_on_their_copy(
