@@ -69,6 +69,31 @@ def fsync_file(path: str | os.PathLike) -> None:
         os.fsync(fh.fileno())
 
 
+def fsync_in_background(path: str | os.PathLike):
+    """Start flushing a written file to disk; returns ``wait()``, which raises what fsync raised.
+
+    A feed of 100 MB takes a fraction of a second to reach the disk: the send writes its report rows
+    meanwhile, and waits before committing and publishing (the disk may still say it is full here)."""
+    import threading
+
+    failure: list[BaseException] = []
+
+    def run():
+        try:
+            fsync_file(path)
+        except BaseException as exc:  # handed to wait()
+            failure.append(exc)
+
+    thread = threading.Thread(target=run, name="feed-fsync", daemon=True)
+    thread.start()
+
+    def wait() -> None:
+        thread.join()
+        if failure:
+            raise failure[0]
+    return wait
+
+
 def publish_to_folder(temp_path: str, target_path: str) -> None:
     """Atomically replace the published feed by the new one (same file system: staging is inside)."""
     Path(target_path).parent.mkdir(parents=True, exist_ok=True)

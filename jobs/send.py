@@ -38,7 +38,7 @@ from models.send import (DONE, FAILED, FILTERED_OUTCOMES, FINAL_MEDIUM_STATES, H
                          RUNNING, SENT, SKIPPED, PublishedFeed, SendMedium, SendOutcome, SendRun, SentListings,
                          run_status, shrink_hold_reason, write_medium_report)
 
-from .delivery import HashingWriter, file_checksum, post_feed, publish_to_folder
+from .delivery import HashingWriter, file_checksum, fsync_in_background, post_feed, publish_to_folder
 from .feeds import get_format
 from .feeds.templates import write_feed
 from .queue import enqueue, get_queue
@@ -219,12 +219,15 @@ def _process_medium(send_medium_id: int, attempt: int) -> str:
         db.session.commit()
         return SKIPPED
     fmt = get_format(medium.feed_format)
+    timings = _Timings()
+    store = listing_store(run, fmt)
+    timings.lap("listings")
     plan = medium_plan(run, medium.id)
     decisions = plan.decisions()
     subscriptions = _subscriptions(medium.id)
     sent = [d for d in decisions if d.outcome == SENT and d.vehicle_id in plan.vehicles]
-    contacts = _contacts(medium, sent, plan)
-    store = listing_store(run, fmt)
+    contacts, specific = _contacts(medium, sent, plan)
+    timings.lap("plan")
     fault("slow", medium.code)
 
     # 1. The feed, streamed into a staging file next to its target.
@@ -233,13 +236,14 @@ def _process_medium(send_medium_id: int, attempt: int) -> str:
         with open(staging, "wb") as fh:
             out = HashingWriter(fh)
             fault("disk_full", medium.code)
-            count = write_feed(fmt, medium, store, _listings(sent, plan, contacts, medium.base_url or None), out)
-            fh.flush()
-            os.fsync(fh.fileno())
+            count = write_feed(fmt, medium, store, _listings(sent, plan, contacts, specific, medium.base_url or None),
+                               out)
         checksum = out.sha.hexdigest()
+        synced = fsync_in_background(staging)   # on disk before anything is committed or published
     except BaseException:
         Path(staging).unlink(missing_ok=True)
         raise
+    timings.lap("feed")
 
     # 2. Still ours? A worker killed with -9 can leave its work horse running: when it wakes up after
     # a newer attempt took over, it must neither touch the report nor publish. The conditional
@@ -262,6 +266,14 @@ def _process_medium(send_medium_id: int, attempt: int) -> str:
     sm.other_count = len(decisions) - sm.sent_count - sm.filtered_count
     previous = previous_listing_count(medium.id, run.id)
     sm.previous_count = previous
+    timings.lap("report")
+    try:
+        synced()
+    except BaseException:
+        Path(staging).unlink(missing_ok=True)
+        raise
+    timings.lap("disk")
+    log.info("send %s, medium %s: %d listings, %s", run.id, medium.code, count, timings)
 
     # 4. The shrink guard.
     reason = shrink_hold_reason(previous, count)
@@ -278,6 +290,21 @@ def _process_medium(send_medium_id: int, attempt: int) -> str:
     fault("before_publish", medium.code)
     _deliver(sm, medium, fmt, staging, checksum, count, confirmed=False)
     return DONE
+
+
+class _Timings:
+    """Where a medium's job spends its time, for the worker's log ("plan 0.21 s, feed 1.03 s…")."""
+
+    def __init__(self):
+        self.laps, self.last = [], time.perf_counter()
+
+    def lap(self, name: str) -> None:
+        now = time.perf_counter()
+        self.laps.append((name, now - self.last))
+        self.last = now
+
+    def __str__(self) -> str:
+        return ", ".join(f"{name} {seconds:.2f} s" for name, seconds in self.laps)
 
 
 def medium_decisions(medium, fmt, today: dt.date):
@@ -306,25 +333,30 @@ def _subscriptions(medium_id: int) -> dict[int, str | None]:
     return {list_id: code for list_id, code in rows}
 
 
-def _contacts(medium, sent, plan) -> dict[tuple[int, int], tuple]:
-    """(vehicle id, list id) → (name, phone, email) of the listing's contact (§6.3, site manager fallback)."""
+def _contacts(medium, sent, plan) -> tuple[dict[tuple[int, int], tuple], set[tuple[int, int]]]:
+    """(vehicle id, list id) → (name, phone, email) of the listing's contact (§6.3, site manager fallback),
+    and the listings whose contact is a concession contact rather than their site's manager."""
     resolve, vehicles, medium_id = plan.resolver.resolve, plan.vehicles, medium.id
-    out = {}
+    out, specific = {}, set()
     for d in sent:
         site_id, make, status, _ref, _link = vehicles[d.vehicle_id]
         c = resolve(d.concession_id, site_id, d.list_id, medium_id, make, status)
         if c is not None:
-            out[(d.vehicle_id, d.list_id)] = (c.name, c.phone or c.mobile, c.email)
-    return out
+            key = (d.vehicle_id, d.list_id)
+            out[key] = (c.name, c.phone or c.mobile, c.email)
+            if c.source != "site_manager":
+                specific.add(key)
+    return out, specific
 
 
 _NO_CONTACT = (None, None, None)
 
 
-def _listings(sent, plan, contacts, listing_base: str | None):
-    """(vehicle id, customer code, link, contact) of each listing (vehicle × list) in feed order.
+def _listings(sent, plan, contacts, specific, listing_base: str | None):
+    """(vehicle id, customer code, link, contact, usual) of each listing (vehicle × list) in feed order.
 
-    The link is the medium's listing base + our reference when it has one, else our public page."""
+    The link is the medium's listing base + our reference when it has one, else our public page;
+    ``usual``: the listing has the vehicle's own link and its site's contact (jobs.feeds.templates)."""
     seen, vehicles, contact_of = set(), plan.vehicles, contacts.get
     for d in sent:
         key = (d.vehicle_id, d.list_id)
@@ -333,7 +365,7 @@ def _listings(sent, plan, contacts, listing_base: str | None):
         seen.add(key)
         _site, _make, _status, reference, link = vehicles[d.vehicle_id]
         yield (d.vehicle_id, d.customer_code, f"{listing_base}{reference}" if listing_base else link,
-               contact_of(key, _NO_CONTACT))
+               contact_of(key, _NO_CONTACT), listing_base is None and key not in specific)
 
 
 def _record_outcomes(sm, decisions, contacts) -> None:

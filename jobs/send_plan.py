@@ -4,11 +4,12 @@ A send of 100,000 vehicles × 50 media runs one job per medium, on several worke
 stock, deciding and rendering listings once per medium would repeat the same work fifty times, so
 the run keeps, in ``FEED_FOLDER/.staging/run-<id>/``:
 
-- ``decisions-<medium>.pickle``: the engine's decision groups of each medium, and
-  ``listings.pickle``: per candidate vehicle what its listings need (site, make, status, reference,
-  public link) and the contact resolver. Built by the first job of the run: one load of the
-  inputs and one ``decide`` over every medium of the run, so all media decide on the same stock state;
-- ``rows.pickle``: the feed rows of the candidate vehicles, loaded in the same pass;
+- ``rows.pickle``: the feed rows of the vehicles the run may publish, normalised once for every
+  format, and ``vehicles.pickle``: what each vehicle's listings need (site, make, status, reference,
+  public link) with the contact resolver. Built by the first job of the run;
+- ``decisions-<medium>.pickle``: the engine's decision groups of each medium, from one load of the
+  inputs and one ``decide`` over every medium of the run (all media decide on the same stock state).
+  Built by the first job that finds nobody deciding; meanwhile the others render listing stores;
 - ``store-<format>``: each format's listing store (``jobs.feeds.templates``), rendered by the first
   job of that format from the rows.
 
@@ -33,7 +34,7 @@ from backoffice.extensions import db
 from .feeds import get_format
 from .feeds.templates import ListingStore, build_store
 
-PLAN_FILES = ("decisions-*.pickle", "listings.pickle", "rows.pickle", "store-*", "*.lock")
+PLAN_FILES = ("decisions-*.pickle", "decisions.ready", "vehicles.pickle", "rows.pickle", "store-*", "*.lock")
 
 
 def run_folder(run_id: int) -> Path:
@@ -43,10 +44,27 @@ def run_folder(run_id: int) -> Path:
 
 
 @contextmanager
-def _locked(path: Path):
+def _locked(path: Path, wait: bool = True):
+    """Hold the build lock of ``path``; without ``wait``, yield False at once if another job holds it."""
     with open(path.with_name(path.name + ".lock"), "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        yield
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
+        except BlockingIOError:
+            yield False
+            return
+        yield True
+
+
+def _ensure(path: Path, build, wait: bool = True) -> bool:
+    """Build ``path`` unless it exists (one builder at a time); False if busy and not waiting."""
+    if path.exists():
+        return True
+    with _locked(path, wait) as held:
+        if not held:
+            return False
+        if not path.exists():
+            build()
+    return True
 
 
 def _dump(obj, path: Path) -> None:
@@ -74,31 +92,68 @@ class MediumPlan:
         return [d for g in sorted(self.groups, key=lambda g: g.list_id) for d in g]
 
 
-def medium_plan(run, medium_id: int) -> MediumPlan:
-    """The medium's plan, preparing the run first if no job did yet."""
+def prepare(run) -> None:
+    """Make sure the run's shared files exist, sharing the work between the jobs that start together.
+
+    The rows come first (every later step needs them). Then this job decides every medium of the run
+    if nobody does yet; if another job is deciding, it goes on with its format's listing store
+    (``listing_store``) and waits for the decisions only in ``medium_plan``."""
     folder = run_folder(run.id)
-    listings = folder / "listings.pickle"
-    if not listings.exists():
-        with _locked(listings):
-            if not listings.exists():
-                prepare(run, folder)
+    _ensure(folder / "rows.pickle", lambda: _prepare_rows(run, folder))
+    _ensure(folder / "decisions.ready", lambda: _prepare_decisions(run, folder), wait=False)
+
+
+def medium_plan(run, medium_id: int) -> MediumPlan:
+    """The medium's plan (waiting for, or making, the run's decisions)."""
+    folder = run_folder(run.id)
+    prepare(run)
+    _ensure(folder / "decisions.ready", lambda: _prepare_decisions(run, folder))
     decisions = folder / f"decisions-{medium_id}.pickle"
     groups = _load(decisions) if decisions.exists() else []
-    vehicles, resolver = _load(listings)
+    vehicles, resolver = _load(folder / "vehicles.pickle")
     return MediumPlan(groups, vehicles, resolver)
 
 
-def prepare(run, folder: Path) -> None:
-    """Decide every medium of the run at once and save what their jobs need."""
-    from models.publication import Medium
-    from models.publication_inputs import load_contact_resolver, load_decision_inputs
+def _run_media(run) -> list[int]:
     from models.send import SendMedium
-    from models.send_decision import DEFAULT_PUBLISHED_STATUSES, decide
-    from models.vehicle import Vehicle, public_vehicle_token
 
-    from .feeds.rows import vehicle_rows_stmt
+    return [m for (m,) in db.session.execute(select(SendMedium.medium_id).where(SendMedium.run_id == run.id))]
 
-    medium_ids = [m for (m,) in db.session.execute(select(SendMedium.medium_id).where(SendMedium.run_id == run.id))]
+
+def _prepare_rows(run, folder: Path) -> None:
+    """The feed rows of every vehicle a medium of the run may publish, normalised once for all formats."""
+    from models.publication import MediumConfig
+    from models.publication_inputs import load_contact_resolver
+    from models.send_decision import DEFAULT_PUBLISHED_STATUSES
+    from models.vehicle import Vehicle
+
+    from .feeds.rows import feed_row, labels, vehicle_rows_stmt
+
+    statuses = {s for (value,) in db.session.execute(select(MediumConfig.published_statuses)
+                                                     .where(MediumConfig.medium_id.in_(_run_media(run))))
+                for s in (value or DEFAULT_PUBLISHED_STATUSES)} or set(DEFAULT_PUBLISHED_STATUSES)
+    result = db.session.execute(vehicle_rows_stmt().where(Vehicle.status.in_(sorted(statuses))))
+    columns = list(result.keys())
+    names, secret, base = labels(), current_app.config["SECRET_KEY"], public_base_url()
+    keys, rows, vehicles = None, [], {}
+    for raw in result:
+        row = feed_row(dict(zip(columns, raw)), base, None, names, secret=secret)
+        if keys is None:
+            keys = list(row)
+        rows.append(tuple(row.values()))
+        vehicles[row["id"]] = (row["site_id"], row["make"], row["status"],
+                               f'{row["concession_code"]}-{row["entry_number"]}', row["url"])
+    _dump((vehicles, load_contact_resolver(db.session)), folder / "vehicles.pickle")
+    _dump((keys or [], rows), folder / "rows.pickle")   # last: its presence says the step is done
+
+
+def _prepare_decisions(run, folder: Path) -> None:
+    """One ``decide`` over every medium of the run: all media decide on the same stock state."""
+    from models.publication import Medium
+    from models.publication_inputs import load_decision_inputs
+    from models.send_decision import decide
+
+    medium_ids = _run_media(run)
     formats = dict(db.session.execute(select(Medium.id, Medium.feed_format).where(Medium.id.in_(medium_ids))).all())
     inputs = load_decision_inputs(db.session, medium_ids=medium_ids, today=run.decision_date)
     # A format's required fields join the medium's mandatory ones: a listing the portal would refuse
@@ -109,40 +164,22 @@ def prepare(run, folder: Path) -> None:
     groups: dict[int, list] = {m: [] for m in medium_ids}
     for group in decide(inputs).groups:
         groups.setdefault(group.medium_id, []).append(group)
-
-    candidates = {v.id for v in inputs.vehicles}
-    statuses = sorted({s for c in inputs.configs.values() for s in c.published_statuses}
-                      or DEFAULT_PUBLISHED_STATUSES)
-    result = db.session.execute(vehicle_rows_stmt().where(Vehicle.status.in_(statuses)))
-    columns = list(result.keys())
-    rows = [tuple(r) for r in result if r[0] in candidates]
-    at = {name: i for i, name in enumerate(columns)}
-    i_id, i_site, i_make, i_status, i_code, i_entry = (at[k] for k in (
-        "id", "site_id", "make", "status", "concession_code", "entry_number"))
-    secret = current_app.config["SECRET_KEY"]
-    base = public_base_url().rstrip("/")
-    vehicles = {r[i_id]: (r[i_site], r[i_make], r[i_status], f"{r[i_code]}-{r[i_entry]}",
-                          f"{base}/vo/{public_vehicle_token(secret, r[i_id])}") for r in rows}
-
-    _dump((columns, rows), folder / "rows.pickle")
     for medium_id, medium_groups in groups.items():
         _dump(medium_groups, folder / f"decisions-{medium_id}.pickle")
-    _dump((vehicles, load_contact_resolver(db.session)), folder / "listings.pickle")   # last: marks it ready
+    (folder / "decisions.ready").touch()
 
 
 def listing_store(run, fmt) -> ListingStore:
     """The format's listing store for this run, rendered by the first job that needs it."""
-    from .feeds.rows import feed_row, labels
-
     folder = run_folder(run.id)
     path = folder / f"store-{fmt.key}"
-    if not path.exists():
-        with _locked(path):
-            if not path.exists():
-                columns, rows = _load(folder / "rows.pickle")
-                names, secret, base = labels(), current_app.config["SECRET_KEY"], public_base_url()
-                build_store(fmt, (feed_row(dict(zip(columns, r)), base, None, names, secret=secret) for r in rows),
-                            path)
+
+    def build():
+        keys, rows = _load(folder / "rows.pickle")
+        build_store(fmt, (dict(zip(keys, r)) for r in rows), path)
+
+    prepare(run)
+    _ensure(path, build)
     return ListingStore(path)
 
 

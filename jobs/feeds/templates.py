@@ -12,6 +12,7 @@ from __future__ import annotations
 import mmap
 import os
 from array import array
+from itertools import chain
 from pathlib import Path
 from typing import Iterable
 
@@ -21,30 +22,55 @@ _SEP = b"\0"   # never inside a rendered part (jobs.feeds.base: values lose thei
 
 
 def build_store(fmt: FeedFormat, rows: Iterable[dict], path: Path) -> int:
-    """Render every row's listing parts into ``path`` (+ ``.index``), atomically; returns the count."""
-    encoding, errors, listing = fmt.encoding, fmt.errors, fmt.listing
-    ids, offsets = array("q"), array("q", [0])
+    """Render every row's listing into ``path`` (+ ``.index``), atomically; returns the count.
+
+    Each vehicle is stored twice: its parts around every slot, and whole with its own link and its
+    site's contact (the common case), where only the customer code is left as a NUL byte."""
+    from . import slot_value
+
+    encoding, errors, listing, slots = fmt.encoding, fmt.errors, fmt.listing, fmt.slots
+    ids, offsets, whole_offsets = array("q"), array("q", [0]), array("q", [0])
     temp = path.with_name(path.name + f".{os.getpid()}.tmp")
-    position, pending = 0, []
-    with open(temp, "wb") as fh:
+    whole_temp = path.with_name(path.name + f".whole.{os.getpid()}.tmp")
+    position = whole_position = 0
+    pending, whole_pending = [], []
+    with open(temp, "wb") as fh, open(whole_temp, "wb") as whole_fh:
         for row in rows:
-            data = "\0".join(listing(row)).encode(encoding, errors)
+            parts = listing(row)
+            data = "\0".join(parts).encode(encoding, errors)
+            values = ["\0" if s.kind == "customer_code" else s.render(slot_value(s.kind, row)) for s in slots]
+            whole = ("".join(chain.from_iterable(zip(parts, values))) + parts[-1]).encode(encoding, errors)
             pending.append(data)
+            whole_pending.append(whole)
             position += len(data)
+            whole_position += len(whole)
             ids.append(row["id"])
             offsets.append(position)
+            whole_offsets.append(whole_position)
             if len(pending) >= 1024:
                 fh.write(b"".join(pending))
+                whole_fh.write(b"".join(whole_pending))
                 pending.clear()
+                whole_pending.clear()
         fh.write(b"".join(pending))
+        whole_fh.write(b"".join(whole_pending))
     index = path.with_name(path.name + ".index")
-    with open(index.with_name(index.name + f".{os.getpid()}.tmp"), "wb") as fh:
+    index_temp = index.with_name(index.name + f".{os.getpid()}.tmp")
+    with open(index_temp, "wb") as fh:
         fh.write(len(ids).to_bytes(8, "little"))
         fh.write(ids.tobytes())
         fh.write(offsets.tobytes())
-    os.replace(index.with_name(index.name + f".{os.getpid()}.tmp"), index)
-    os.replace(temp, path)   # the store exists only once complete (its index is already there)
+        fh.write(whole_offsets.tobytes())
+    os.replace(index_temp, index)
+    os.replace(whole_temp, path.with_name(path.name + ".whole"))
+    os.replace(temp, path)   # the store exists only once complete (its other files are already there)
     return len(ids)
+
+
+def _map(path: Path):
+    with open(path, "rb") as fh:
+        size = os.fstat(fh.fileno()).st_size
+        return mmap.mmap(fh.fileno(), 0, prot=mmap.PROT_READ) if size else b""
 
 
 class ListingStore:
@@ -53,13 +79,13 @@ class ListingStore:
     def __init__(self, path: Path):
         raw = Path(str(path) + ".index").read_bytes()
         count = int.from_bytes(raw[:8], "little")
-        ids, self.offsets = array("q"), array("q")
+        ids, self.offsets, self.whole_offsets = array("q"), array("q"), array("q")
         ids.frombytes(raw[8:8 + 8 * count])
-        self.offsets.frombytes(raw[8 + 8 * count:])
+        self.offsets.frombytes(raw[8 + 8 * count:16 + 16 * count])
+        self.whole_offsets.frombytes(raw[16 + 16 * count:])
         self.position = dict(zip(ids, range(count)))
-        with open(path, "rb") as fh:
-            size = os.fstat(fh.fileno()).st_size
-            self.blob = mmap.mmap(fh.fileno(), 0, prot=mmap.PROT_READ) if size else b""
+        self.blob = _map(path)
+        self.whole = _map(path.with_name(path.name + ".whole"))
 
     def __contains__(self, vehicle_id: int) -> bool:
         return vehicle_id in self.position
@@ -70,18 +96,42 @@ class ListingStore:
 
 
 def write_feed(fmt: FeedFormat, medium, store: ListingStore, listings: Iterable[tuple], out) -> int:
-    """Write one medium's feed from the store. ``listings`` yields (vehicle id, customer code, link,
-    contact) in feed order; returns the listings written."""
+    """Write one medium's feed from the store; returns the listings written.
+
+    ``listings`` yields (vehicle id, customer code, link, contact, usual) in feed order; ``usual``
+    says the link and contact are the vehicle's own (our public page, its site's contact): such
+    listings are copied whole, a list at a time, with the customer code put in by one replace."""
     encoding, errors = fmt.encoding, fmt.errors
     kinds = {"customer_code": 1, "url": 2, "contact": 3}
     # Rendered slot values repeat (a list's customer code, a site's contact): encoded once each.
     slots = [(kinds[s.kind], s.render, {} if s.kind != "url" else None) for s in fmt.slots]
+    code_slot = next((s.render for s in fmt.slots if s.kind == "customer_code"), None)
     out.write(fmt.header(medium).encode(encoding, errors))
     position, offsets, blob = store.position, store.offsets, store.blob
+    whole, whole_offsets = store.whole, store.whole_offsets
     pending: list[bytes] = []
     append = pending.append
+    batch: list[int] = []
+    batch_code = None
+
+    def flush_batch():
+        data = b"".join([whole[whole_offsets[i]:whole_offsets[i + 1]] for i in map(position.__getitem__, batch)])
+        if code_slot is not None:
+            data = data.replace(_SEP, code_slot(batch_code).encode(encoding, errors))
+        append(data)
+        batch.clear()
+
     count = 0
     for listing in listings:
+        count += 1
+        if listing[4]:
+            if batch and listing[1] != batch_code:
+                flush_batch()
+            batch_code = listing[1]
+            batch.append(listing[0])
+            continue
+        if batch:
+            flush_batch()
         i = position[listing[0]]
         parts = blob[offsets[i]:offsets[i + 1]].split(_SEP)
         append(parts[0])
@@ -95,10 +145,11 @@ def write_feed(fmt: FeedFormat, medium, store: ListingStore, listings: Iterable[
                     data = cache[value] = render(value).encode(encoding, errors)
                 append(data)
             append(parts[n])
-        count += 1
         if len(pending) >= 8192:
             out.write(b"".join(pending))
             pending.clear()
+    if batch:
+        flush_batch()
     pending.append(fmt.footer.encode(encoding, errors))
     out.write(b"".join(pending))
     return count
