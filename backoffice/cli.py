@@ -1,6 +1,8 @@
 """Flask CLI commands: users, demo data, translations, the worker."""
 from __future__ import annotations
 
+import logging
+
 import time
 
 import click
@@ -112,6 +114,16 @@ def worker_command(queues, with_scheduler, burst):
     if connection is None:
         raise click.ClickException("REDIS_URL is not set: without Redis, jobs run in-process")
     app = current_app._get_current_object()
+    # The jobs' own progress lines (a send medium's phase timings) go to the worker's output too.
+    jobs_log = logging.getLogger("jobs")
+    if not jobs_log.handlers:
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("%(asctime)s %(name)s %(levelname)s %(message)s", "%H:%M:%S"))
+        jobs_log.addHandler(handler)
+        jobs_log.setLevel(logging.INFO)
+    # Imported once here, not in every forked work horse: a send runs 50 jobs, one per medium.
+    import jobs.reports  # noqa: F401
+    import jobs.send  # noqa: F401
 
     class AppWorker(Worker):
         def perform_job(self, job, queue, *args, **kwargs):  # rq 3 also passes the execution

@@ -35,8 +35,8 @@ from sqlalchemy import delete, select, update
 from backoffice.extensions import db
 from models.clock import utcnow
 from models.send import (DONE, FAILED, FILTERED_OUTCOMES, FINAL_MEDIUM_STATES, HELD, PENDING, PUBLISHING,
-                         RUNNING, SENT, SKIPPED, PublishedFeed, SendMedium, SendOutcome, SendRun, SentListings,
-                         run_status, shrink_hold_reason, write_medium_report)
+                         RUNNING, SKIPPED, PublishedFeed, SendMedium, SendOutcome, SendRun, SentListings,
+                         run_status, shrink_hold_reason, write_report_rows)
 
 from .delivery import HashingWriter, file_checksum, fsync_in_background, post_feed, publish_to_folder
 from .feeds import get_format
@@ -223,10 +223,8 @@ def _process_medium(send_medium_id: int, attempt: int) -> str:
     store = listing_store(run, fmt)
     timings.lap("listings")
     plan = medium_plan(run, medium.id)
-    decisions = plan.decisions()
     subscriptions = _subscriptions(medium.id)
-    sent = [d for d in decisions if d.outcome == SENT and d.vehicle_id in plan.vehicles]
-    contacts, specific = _contacts(medium, sent, plan)
+    lists, sent = _medium_listings(medium, plan, store)
     timings.lap("plan")
     fault("slow", medium.code)
 
@@ -236,8 +234,7 @@ def _process_medium(send_medium_id: int, attempt: int) -> str:
         with open(staging, "wb") as fh:
             out = HashingWriter(fh)
             fault("disk_full", medium.code)
-            count = write_feed(fmt, medium, store, _listings(sent, plan, contacts, specific, medium.base_url or None),
-                               out)
+            count = write_feed(fmt, medium, store, lists, out)
         checksum = out.sha.hexdigest()
         synced = fsync_in_background(staging)   # on disk before anything is committed or published
     except BaseException:
@@ -258,12 +255,12 @@ def _process_medium(send_medium_id: int, attempt: int) -> str:
     db.session.refresh(sm)
 
     # 3. The report rows of this medium (replacing those of a failed earlier attempt).
-    _record_outcomes(sm, decisions, contacts)
+    write_report_rows(db.session, sm, sent, (d for g in plan.groups for d in g.not_sent()))
     codes = sorted({c for c in subscriptions.values() if c})
     sm.list_codes = ", ".join(codes)
     sm.sent_count = count
-    sm.filtered_count = sum(1 for d in decisions if d.outcome in FILTERED_OUTCOMES)
-    sm.other_count = len(decisions) - sm.sent_count - sm.filtered_count
+    sm.filtered_count = sum(g.count(o) for g in plan.groups for o in FILTERED_OUTCOMES)
+    sm.other_count = sum(g.in_stock for g in plan.groups) - sm.sent_count - sm.filtered_count
     previous = previous_listing_count(medium.id, run.id)
     sm.previous_count = previous
     timings.lap("report")
@@ -333,44 +330,49 @@ def _subscriptions(medium_id: int) -> dict[int, str | None]:
     return {list_id: code for list_id, code in rows}
 
 
-def _contacts(medium, sent, plan) -> tuple[dict[tuple[int, int], tuple], set[tuple[int, int]]]:
-    """(vehicle id, list id) → (name, phone, email) of the listing's contact (§6.3, site manager fallback),
-    and the listings whose contact is a concession contact rather than their site's manager."""
-    resolve, vehicles, medium_id = plan.resolver.resolve, plan.vehicles, medium.id
-    out, specific = {}, set()
-    for d in sent:
-        site_id, make, status, _ref, _link = vehicles[d.vehicle_id]
-        c = resolve(d.concession_id, site_id, d.list_id, medium_id, make, status)
-        if c is not None:
-            key = (d.vehicle_id, d.list_id)
-            out[key] = (c.name, c.phone or c.mobile, c.email)
-            if c.source != "site_manager":
-                specific.add(key)
-    return out, specific
+def _medium_listings(medium, plan, store):
+    """The medium's feed, list by list, for ``write_feed``, and its sent listings per concession for the
+    report (vehicle ids, list ids, ranks, contacts).
 
+    A listing's contact is the most specific contact of its concession, else its site's manager
+    (§6.3); its link is the medium's listing base + our reference when the medium has one, else our
+    public page. A list of a concession without contacts on a medium without listing base has only
+    usual listings, copied whole from the store."""
+    resolve, site_managers, sites = plan.resolver.resolve, plan.resolver.site_managers, plan.sites
+    listing_base = medium.base_url or None
+    managers: dict[int, tuple | None] = {}
 
-_NO_CONTACT = (None, None, None)
+    def manager(site_id):
+        if site_id not in managers:
+            c = site_managers.get(site_id)
+            managers[site_id] = (c.name, c.phone or c.mobile, c.email) if c is not None else None
+        return managers[site_id]
 
-
-def _listings(sent, plan, contacts, specific, listing_base: str | None):
-    """(vehicle id, customer code, link, contact, usual) of each listing (vehicle × list) in feed order.
-
-    The link is the medium's listing base + our reference when it has one, else our public page;
-    ``usual``: the listing has the vehicle's own link and its site's contact (jobs.feeds.templates)."""
-    seen, vehicles, contact_of = set(), plan.vehicles, contacts.get
-    for d in sent:
-        key = (d.vehicle_id, d.list_id)
-        if key in seen:
+    lists, sent = [], {}
+    for g in plan.groups:
+        # Ranks count every sent vehicle of the list; one without a feed row (no site) is left out.
+        ranked = [(rank, v) for rank, v in enumerate(g.sent, 1) if v in store]
+        ids = [v for _, v in ranked]
+        if not ids:
             continue
-        seen.add(key)
-        _site, _make, _status, reference, link = vehicles[d.vehicle_id]
-        yield (d.vehicle_id, d.customer_code, f"{listing_base}{reference}" if listing_base else link,
-               contact_of(key, _NO_CONTACT), listing_base is None and key not in specific)
-
-
-def _record_outcomes(sm, decisions, contacts) -> None:
-    """The medium's report rows (models.send.write_medium_report), replacing an earlier attempt's."""
-    write_medium_report(db.session, sm, decisions, contacts)
+        if listing_base is None and not plan.resolver.by_concession.get(g.concession_id):
+            contacts = [manager(sites[v]) for v in ids]
+            lists.append((g.customer_code, ids, None))
+        else:
+            details, contacts, own = plan.details, [], []
+            for v in ids:
+                make, status, reference, link, site_contact = details[v]
+                c = resolve(g.concession_id, sites[v], g.list_id, medium.id, make, status)
+                contact = (c.name, c.phone or c.mobile, c.email) if c is not None else None
+                contacts.append(contact)
+                own.append((f"{listing_base}{reference}" if listing_base else link, contact or site_contact))
+            lists.append((g.customer_code, ids, own))
+        columns = sent.setdefault(g.concession_id, ([], [], [], []))
+        columns[0].extend(ids)
+        columns[1].extend([g.list_id] * len(ids))
+        columns[2].extend(rank for rank, _ in ranked)
+        columns[3].extend(contacts)
+    return lists, sent
 
 
 def previous_listing_count(medium_id: int, run_id: int) -> int | None:

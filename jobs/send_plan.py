@@ -5,8 +5,10 @@ stock, deciding and rendering listings once per medium would repeat the same wor
 the run keeps, in ``FEED_FOLDER/.staging/run-<id>/``:
 
 - ``rows.pickle``: the feed rows of the vehicles the run may publish, normalised once for every
-  format, and ``vehicles.pickle``: what each vehicle's listings need (site, make, status, reference,
-  public link) with the contact resolver. Built by the first job of the run;
+  format, ``sites.pickle``: each vehicle's site with the contact resolver, and ``details.pickle``:
+  what a listing with its own contact or link needs (make, status, reference, public link, site
+  contact). Built by
+  the first job of the run;
 - ``decisions-<medium>.pickle``: the engine's decision groups of each medium, from one load of the
   inputs and one ``decide`` over every medium of the run (all media decide on the same stock state).
   Built by the first job that finds nobody deciding; meanwhile the others render listing stores;
@@ -34,7 +36,8 @@ from backoffice.extensions import db
 from .feeds import get_format
 from .feeds.templates import ListingStore, build_store
 
-PLAN_FILES = ("decisions-*.pickle", "decisions.ready", "vehicles.pickle", "rows.pickle", "store-*", "*.lock")
+PLAN_FILES = ("decisions-*.pickle", "decisions.ready", "sites.pickle", "details.pickle", "rows.pickle", "store-*",
+              "*.lock")
 
 
 def run_folder(run_id: int) -> Path:
@@ -82,14 +85,25 @@ def _load(path: Path):
 class MediumPlan:
     """One medium's share of the run: its decision groups, and what its listings need."""
 
-    def __init__(self, groups, vehicles, resolver):
-        self.groups = groups          # models.send_decision.Group of this medium
-        self.vehicles = vehicles      # vehicle id → (site_id, make, status, reference, public link)
+    def __init__(self, folder: Path, groups, sites, resolver):
+        self.folder = folder
+        self.groups = sorted(groups, key=lambda g: g.list_id)   # feed order: lists, then rank
+        self.sites = sites            # vehicle id → site id
         self.resolver = resolver      # models.contact_resolution.ContactResolver
+        self._details = None
+
+    @property
+    def details(self) -> dict[int, tuple]:
+        """vehicle id → (make, status, reference, public link, site contact as printed); loaded only for
+        listings that need them
+        (a concession with its own contacts, a medium with its own listing links)."""
+        if self._details is None:
+            self._details = _load(self.folder / "details.pickle")
+        return self._details
 
     def decisions(self) -> list:
         """Every decision of the medium, lists in id order, sent ones in feed (rank) order."""
-        return [d for g in sorted(self.groups, key=lambda g: g.list_id) for d in g]
+        return [d for g in self.groups for d in g]
 
 
 def prepare(run) -> None:
@@ -110,8 +124,8 @@ def medium_plan(run, medium_id: int) -> MediumPlan:
     _ensure(folder / "decisions.ready", lambda: _prepare_decisions(run, folder))
     decisions = folder / f"decisions-{medium_id}.pickle"
     groups = _load(decisions) if decisions.exists() else []
-    vehicles, resolver = _load(folder / "vehicles.pickle")
-    return MediumPlan(groups, vehicles, resolver)
+    sites, resolver = _load(folder / "sites.pickle")
+    return MediumPlan(folder, groups, sites, resolver)
 
 
 def _run_media(run) -> list[int]:
@@ -135,15 +149,17 @@ def _prepare_rows(run, folder: Path) -> None:
     result = db.session.execute(vehicle_rows_stmt().where(Vehicle.status.in_(sorted(statuses))))
     columns = list(result.keys())
     names, secret, base = labels(), current_app.config["SECRET_KEY"], public_base_url()
-    keys, rows, vehicles = None, [], {}
+    keys, rows, sites, details = None, [], {}, {}
     for raw in result:
         row = feed_row(dict(zip(columns, raw)), base, None, names, secret=secret)
         if keys is None:
             keys = list(row)
         rows.append(tuple(row.values()))
-        vehicles[row["id"]] = (row["site_id"], row["make"], row["status"],
-                               f'{row["concession_code"]}-{row["entry_number"]}', row["url"])
-    _dump((vehicles, load_contact_resolver(db.session)), folder / "vehicles.pickle")
+        sites[row["id"]] = row["site_id"]
+        details[row["id"]] = (row["make"], row["status"], f'{row["concession_code"]}-{row["entry_number"]}',
+                              row["url"], (row["contact_name"], row["contact_phone"], row["contact_email"]))
+    _dump(details, folder / "details.pickle")
+    _dump((sites, load_contact_resolver(db.session)), folder / "sites.pickle")
     _dump((keys or [], rows), folder / "rows.pickle")   # last: its presence says the step is done
 
 

@@ -246,36 +246,45 @@ def _feed_order(d) -> tuple:
 
 
 def write_medium_report(session, sm: SendMedium, decisions, contacts) -> tuple[int, int]:
+    """Replace the report of one send medium from the engine's decisions (``Decision``); ``contacts``
+    maps (vehicle id, list id) → (name, phone, email) of each sent listing. See ``write_report_rows``."""
+    sent_by_concession: dict[int, list] = {}
+    not_sent = []
+    for d in decisions:
+        if d.outcome == SENT:
+            sent_by_concession.setdefault(d.concession_id, []).append(d)
+        else:
+            not_sent.append(d)
+    get_contact = contacts.get
+    sent = {}
+    for concession_id, listings in sent_by_concession.items():
+        listings.sort(key=_feed_order)
+        sent[concession_id] = ([d.vehicle_id for d in listings], [d.list_id for d in listings],
+                               [d.rank for d in listings], [get_contact((d.vehicle_id, d.list_id)) for d in listings])
+    return write_report_rows(session, sm, sent, not_sent)
+
+
+def write_report_rows(session, sm: SendMedium, sent: dict[int, tuple[list, list, list, list]], not_sent
+                      ) -> tuple[int, int]:
     """Replace the report of one send medium: one ``SentListings`` row per concession with its sent
     listings, one ``SendOutcome`` row per decision not sent. Returns (sent rows, not-sent rows) written.
 
-    ``decisions`` are the engine's (``models.send_decision.Decision``); ``contacts`` maps (vehicle id,
-    list id) → (name, phone, email) of each sent listing. The rows of an earlier attempt of the same
-    medium are deleted first, so a retried medium replaces them.
+    ``sent`` maps a concession id to the parallel columns (vehicle ids, list ids, ranks, contacts) of
+    its sent listings in feed order; ``not_sent`` are the other decisions (``Decision``). The rows of an
+    earlier attempt of the same medium are deleted first, so a retried medium replaces them.
     """
     session.execute(delete(SendOutcome).where(SendOutcome.send_medium_id == sm.id))
     session.execute(delete(SentListings).where(SentListings.send_medium_id == sm.id))
     run_id, sm_id = sm.run_id, sm.id
-    others: list[tuple] = []
-    sent_by_concession: dict[int, list] = {}
-    for d in decisions:
-        if d.outcome == SENT:
-            bucket = sent_by_concession.get(d.concession_id)
-            if bucket is None:
-                bucket = sent_by_concession[d.concession_id] = []
-            bucket.append(d)
-        else:
-            others.append((run_id, sm_id, d.vehicle_id, d.concession_id, d.list_id, d.outcome,
-                           "\n".join(d.reasons) or None, d.rank))
-    get_contact = contacts.get
+    others = [(run_id, sm_id, d.vehicle_id, d.concession_id, d.list_id, d.outcome, "\n".join(d.reasons) or None,
+               d.rank) for d in not_sent]
     rows = []
-    for concession_id, sent in sent_by_concession.items():
-        sent.sort(key=_feed_order)
-        vehicle_ids, listings = encode_listings(
-            [d.vehicle_id for d in sent], [d.list_id for d in sent], [d.rank for d in sent],
-            [get_contact((d.vehicle_id, d.list_id)) for d in sent])
+    for concession_id, columns in sent.items():
+        if not columns[0]:
+            continue
+        vehicle_ids, listings = encode_listings(*columns)
         rows.append({"run_id": run_id, "send_medium_id": sm_id, "concession_id": concession_id,
-                     "listing_count": len(sent), "vehicle_ids": vehicle_ids, "listings": listings})
+                     "listing_count": len(columns[0]), "vehicle_ids": vehicle_ids, "listings": listings})
     bulk_insert_outcomes(session, others)
     if rows:
         session.execute(insert(SentListings), rows)

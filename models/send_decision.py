@@ -257,6 +257,11 @@ class Group:
         m, li, c, code, pri = self.medium_id, self.list_id, self.concession_id, self.customer_code, self.prioritised
         for rank, v in enumerate(self.sent, 1):
             yield Decision(v, m, li, c, "sent", (), rank, v in pri, code)
+        yield from self.not_sent()
+
+    def not_sent(self) -> Iterator[Decision]:
+        """The decisions of every candidate that is not sent (the send reports them one by one)."""
+        m, li, c, code, pri = self.medium_id, self.list_id, self.concession_id, self.customer_code, self.prioritised
         for v in self.limit_reached:
             yield Decision(v, m, li, c, "limit_reached", ("limite atteinte",), None, v in pri, code)
         for v in self.not_selected:

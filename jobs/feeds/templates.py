@@ -95,61 +95,48 @@ class ListingStore:
         return self.blob[self.offsets[i]:self.offsets[i + 1]].split(_SEP)
 
 
-def write_feed(fmt: FeedFormat, medium, store: ListingStore, listings: Iterable[tuple], out) -> int:
+def write_feed(fmt: FeedFormat, medium, store: ListingStore, lists: Iterable[tuple], out) -> int:
     """Write one medium's feed from the store; returns the listings written.
 
-    ``listings`` yields (vehicle id, customer code, link, contact, usual) in feed order; ``usual``
-    says the link and contact are the vehicle's own (our public page, its site's contact): such
-    listings are copied whole, a list at a time, with the customer code put in by one replace."""
+    ``lists`` yields, in feed order, (customer code, vehicle ids, own) per publication list: when
+    ``own`` is None every listing has the vehicle's own link and its site's contact, and is copied
+    whole, the list's customer code put in by one replace; otherwise ``own`` holds (link, contact)
+    per vehicle and each listing's slots are rendered."""
     encoding, errors = fmt.encoding, fmt.errors
-    kinds = {"customer_code": 1, "url": 2, "contact": 3}
+    kinds = {"customer_code": 0, "url": 1, "contact": 2}
     # Rendered slot values repeat (a list's customer code, a site's contact): encoded once each.
     slots = [(kinds[s.kind], s.render, {} if s.kind != "url" else None) for s in fmt.slots]
     code_slot = next((s.render for s in fmt.slots if s.kind == "customer_code"), None)
     out.write(fmt.header(medium).encode(encoding, errors))
     position, offsets, blob = store.position, store.offsets, store.blob
     whole, whole_offsets = store.whole, store.whole_offsets
-    pending: list[bytes] = []
-    append = pending.append
-    batch: list[int] = []
-    batch_code = None
-
-    def flush_batch():
-        data = b"".join([whole[whole_offsets[i]:whole_offsets[i + 1]] for i in map(position.__getitem__, batch)])
-        if code_slot is not None:
-            data = data.replace(_SEP, code_slot(batch_code).encode(encoding, errors))
-        append(data)
-        batch.clear()
-
     count = 0
-    for listing in listings:
-        count += 1
-        if listing[4]:
-            if batch and listing[1] != batch_code:
-                flush_batch()
-            batch_code = listing[1]
-            batch.append(listing[0])
+    for customer_code, vehicle_ids, own in lists:
+        count += len(vehicle_ids)
+        if own is None:
+            data = b"".join([whole[whole_offsets[i]:whole_offsets[i + 1]]
+                             for i in map(position.__getitem__, vehicle_ids)])
+            if code_slot is not None:
+                data = data.replace(_SEP, code_slot(customer_code).encode(encoding, errors))
+            out.write(data)
             continue
-        if batch:
-            flush_batch()
-        i = position[listing[0]]
-        parts = blob[offsets[i]:offsets[i + 1]].split(_SEP)
-        append(parts[0])
-        for n, (kind, render, cache) in enumerate(slots, 1):
-            value = listing[kind]
-            if cache is None:
-                append(render(value).encode(encoding, errors))
-            else:
-                data = cache.get(value)
-                if data is None:
-                    data = cache[value] = render(value).encode(encoding, errors)
-                append(data)
-            append(parts[n])
-        if len(pending) >= 8192:
-            out.write(b"".join(pending))
-            pending.clear()
-    if batch:
-        flush_batch()
-    pending.append(fmt.footer.encode(encoding, errors))
-    out.write(b"".join(pending))
+        pending: list[bytes] = []
+        append = pending.append
+        for vehicle_id, (link, contact) in zip(vehicle_ids, own):
+            i = position[vehicle_id]
+            parts = blob[offsets[i]:offsets[i + 1]].split(_SEP)
+            values = (customer_code, link, contact)
+            append(parts[0])
+            for n, (kind, render, cache) in enumerate(slots, 1):
+                value = values[kind]
+                if cache is None:
+                    append(render(value).encode(encoding, errors))
+                else:
+                    data = cache.get(value)
+                    if data is None:
+                        data = cache[value] = render(value).encode(encoding, errors)
+                    append(data)
+                append(parts[n])
+        out.write(b"".join(pending))
+    out.write(fmt.footer.encode(encoding, errors))
     return count

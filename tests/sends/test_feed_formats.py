@@ -125,11 +125,11 @@ def test_the_send_writer_fills_stored_listings_into_the_same_bytes_as_the_format
                    url="https://portail.example/annonce?ref=NORD-2030&x=1")
     build_store(get_format(key), rows, tmp_path / "store")
     # The second listing has its own link and contact; the others are copied whole with their list's code.
-    usual = [r["id"] != 8 for r in rows]
     stored = io.BytesIO()
     count = write_feed(get_format(key), FakeMedium(), ListingStore(tmp_path / "store"),
-                       [(r["id"], r["customer_code"], r["url"], slot_value("contact", r), u) for r, u in zip(rows, usual)],
-                       stored)
+                       [(rows[0]["customer_code"], [7], None),
+                        (rows[1]["customer_code"], [8], [(rows[1]["url"], slot_value("contact", rows[1]))]),
+                        (rows[2]["customer_code"], [9], None)], stored)
     direct = write(key, rows)
     assert (count, stored.getvalue()) == direct
     assert (b"06 01 02 03 04" in stored.getvalue()) == (key != "google_vehicle_listings")   # Google has no contact
