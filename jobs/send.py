@@ -42,7 +42,7 @@ from .delivery import HashingWriter, file_checksum, fsync_in_background, post_fe
 from .feeds import get_format
 from .feeds.templates import write_feed
 from .queue import enqueue, get_queue
-from .send_plan import discard, listing_store, medium_plan
+from .send_plan import discard, listing_store, medium_plan, prepare
 
 log = logging.getLogger(__name__)
 
@@ -220,6 +220,8 @@ def _process_medium(send_medium_id: int, attempt: int) -> str:
         return SKIPPED
     fmt = get_format(medium.feed_format)
     timings = _Timings()
+    prepare(run)
+    timings.lap("shared")
     store = listing_store(run, fmt)
     timings.lap("listings")
     plan = medium_plan(run, medium.id)

@@ -4,16 +4,15 @@ A send of 100,000 vehicles × 50 media runs one job per medium, on several worke
 stock, deciding and rendering listings once per medium would repeat the same work fifty times, so
 the run keeps, in ``FEED_FOLDER/.staging/run-<id>/``:
 
-- ``rows.pickle``: the feed rows of the vehicles the run may publish, normalised once for every
-  format, ``sites.pickle``: each vehicle's site with the contact resolver, and ``details.pickle``:
-  what a listing with its own contact or link needs (make, status, reference, public link, site
-  contact). Built by
-  the first job of the run;
 - ``decisions-<medium>.pickle``: the engine's decision groups of each medium, from one load of the
-  inputs and one ``decide`` over every medium of the run (all media decide on the same stock state).
-  Built by the first job that finds nobody deciding; meanwhile the others render listing stores;
-- ``store-<format>``: each format's listing store (``jobs.feeds.templates``), rendered by the first
-  job of that format from the rows.
+  inputs and one ``decide`` over every medium of the run (all media decide on the same stock state),
+  by the first job that finds nobody deciding;
+- ``store-<format>``: each format's listing store (``jobs.feeds.templates``). A job that finds
+  stores nobody renders yet loads and normalises the feed rows once and renders them one after the
+  other, so two workers starting a send split the formats between them;
+- ``sites.pickle``: each vehicle's site with the contact resolver, and ``details.pickle``: what a
+  listing with its own contact or link needs (make, status, reference, public link, site contact),
+  saved by the first job that loads the rows.
 
 Each file is written under a file lock, to a temporary name then renamed: a job killed while
 building leaves nothing half-written, and the next one builds it again. ``discard`` removes them
@@ -36,8 +35,7 @@ from backoffice.extensions import db
 from .feeds import get_format
 from .feeds.templates import ListingStore, build_store
 
-PLAN_FILES = ("decisions-*.pickle", "decisions.ready", "sites.pickle", "details.pickle", "rows.pickle", "store-*",
-              "*.lock")
+PLAN_FILES = ("decisions-*.pickle", "decisions.ready", "sites.pickle", "details.pickle", "store-*", "*.lock")
 
 
 def run_folder(run_id: int) -> Path:
@@ -107,25 +105,41 @@ class MediumPlan:
 
 
 def prepare(run) -> None:
-    """Make sure the run's shared files exist, sharing the work between the jobs that start together.
+    """Share the run's common work between the jobs that start together, without waiting on each other.
 
-    The rows come first (every later step needs them). Then this job decides every medium of the run
-    if nobody does yet; if another job is deciding, it goes on with its format's listing store
-    (``listing_store``) and waits for the decisions only in ``medium_plan``."""
+    This job decides every medium of the run if nobody does yet, then renders the listing store of
+    every format nobody has rendered or is rendering (loading and normalising the rows once for all
+    of them). Jobs wait for another's work only in ``listing_store`` and ``medium_plan``."""
     folder = run_folder(run.id)
-    _ensure(folder / "rows.pickle", lambda: _prepare_rows(run, folder))
     _ensure(folder / "decisions.ready", lambda: _prepare_decisions(run, folder), wait=False)
+    rows = None
+    for fmt in _run_formats(run):
+        path = folder / f"store-{fmt.key}"
+        if path.exists():
+            continue
+        with _locked(path, wait=False) as held:
+            if held and not path.exists():
+                rows = rows if rows is not None else _rows(run, folder)
+                build_store(fmt, rows, path)
 
 
 def medium_plan(run, medium_id: int) -> MediumPlan:
     """The medium's plan (waiting for, or making, the run's decisions)."""
     folder = run_folder(run.id)
-    prepare(run)
     _ensure(folder / "decisions.ready", lambda: _prepare_decisions(run, folder))
+    _ensure(folder / "sites.pickle", lambda: _rows(run, folder))
     decisions = folder / f"decisions-{medium_id}.pickle"
     groups = _load(decisions) if decisions.exists() else []
     sites, resolver = _load(folder / "sites.pickle")
     return MediumPlan(folder, groups, sites, resolver)
+
+
+def listing_store(run, fmt) -> ListingStore:
+    """The format's listing store for this run (rendered by ``prepare``, or here if nobody did)."""
+    folder = run_folder(run.id)
+    path = folder / f"store-{fmt.key}"
+    _ensure(path, lambda: build_store(fmt, _rows(run, folder), path))
+    return ListingStore(path)
 
 
 def _run_media(run) -> list[int]:
@@ -134,8 +148,17 @@ def _run_media(run) -> list[int]:
     return [m for (m,) in db.session.execute(select(SendMedium.medium_id).where(SendMedium.run_id == run.id))]
 
 
-def _prepare_rows(run, folder: Path) -> None:
-    """The feed rows of every vehicle a medium of the run may publish, normalised once for all formats."""
+def _run_formats(run) -> list:
+    from models.publication import Medium
+
+    keys = db.session.execute(select(Medium.feed_format).where(Medium.id.in_(_run_media(run)))).scalars()
+    return list({get_format(k).key: get_format(k) for k in keys}.values())
+
+
+def _rows(run, folder: Path) -> list[dict]:
+    """The feed rows of every vehicle a medium of the run may publish, normalised once for all formats
+    of this job; also saves each vehicle's site and listing facts for the media's jobs (same content
+    whoever saves them)."""
     from models.publication import MediumConfig
     from models.publication_inputs import load_contact_resolver
     from models.send_decision import DEFAULT_PUBLISHED_STATUSES
@@ -149,18 +172,13 @@ def _prepare_rows(run, folder: Path) -> None:
     result = db.session.execute(vehicle_rows_stmt().where(Vehicle.status.in_(sorted(statuses))))
     columns = list(result.keys())
     names, secret, base = labels(), current_app.config["SECRET_KEY"], public_base_url()
-    keys, rows, sites, details = None, [], {}, {}
-    for raw in result:
-        row = feed_row(dict(zip(columns, raw)), base, None, names, secret=secret)
-        if keys is None:
-            keys = list(row)
-        rows.append(tuple(row.values()))
-        sites[row["id"]] = row["site_id"]
-        details[row["id"]] = (row["make"], row["status"], f'{row["concession_code"]}-{row["entry_number"]}',
-                              row["url"], (row["contact_name"], row["contact_phone"], row["contact_email"]))
-    _dump(details, folder / "details.pickle")
-    _dump((sites, load_contact_resolver(db.session)), folder / "sites.pickle")
-    _dump((keys or [], rows), folder / "rows.pickle")   # last: its presence says the step is done
+    rows = [feed_row(dict(zip(columns, raw)), base, None, names, secret=secret) for raw in result]
+    if not (folder / "sites.pickle").exists():
+        _dump({r["id"]: (r["make"], r["status"], f'{r["concession_code"]}-{r["entry_number"]}', r["url"],
+                         (r["contact_name"], r["contact_phone"], r["contact_email"])) for r in rows},
+              folder / "details.pickle")
+        _dump(({r["id"]: r["site_id"] for r in rows}, load_contact_resolver(db.session)), folder / "sites.pickle")
+    return rows
 
 
 def _prepare_decisions(run, folder: Path) -> None:
@@ -183,20 +201,6 @@ def _prepare_decisions(run, folder: Path) -> None:
     for medium_id, medium_groups in groups.items():
         _dump(medium_groups, folder / f"decisions-{medium_id}.pickle")
     (folder / "decisions.ready").touch()
-
-
-def listing_store(run, fmt) -> ListingStore:
-    """The format's listing store for this run, rendered by the first job that needs it."""
-    folder = run_folder(run.id)
-    path = folder / f"store-{fmt.key}"
-
-    def build():
-        keys, rows = _load(folder / "rows.pickle")
-        build_store(fmt, (dict(zip(keys, r)) for r in rows), path)
-
-    prepare(run)
-    _ensure(path, build)
-    return ListingStore(path)
 
 
 def public_base_url() -> str:

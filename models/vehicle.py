@@ -280,10 +280,10 @@ def public_vehicle_token(secret: str, vehicle_id: int) -> str:
     Portals fetch photos and listing pages without logging in: a signed key lets them, without letting
     anyone enumerate the stock by id.
     """
-    import hashlib
     import hmac
 
-    signature = hmac.new(secret.encode(), f"vehicle:{vehicle_id}".encode(), hashlib.sha256).hexdigest()[:16]
+    # hmac.digest: the one-shot C path, several times faster than hmac.new (feeds sign 100,000s of ids).
+    signature = hmac.digest(secret.encode(), f"vehicle:{vehicle_id}".encode(), "sha256").hex()[:16]
     return f"{vehicle_id}-{signature}"
 
 

@@ -174,3 +174,14 @@ def test_a_sent_page_breaks_rank_ties_by_entry_number_across_page_edges(network,
     with app.test_request_context():
         pages = [[row[1] for row in sent_page(listings, page, size=2)] for page in (1, 2, 3, 4)]
     assert pages == [["E5", "E7"], ["E9", "E1"], ["E3"], []]
+
+
+def test_reasons_with_tabs_backslashes_and_accents_are_stored_as_written(network, report):
+    # Reasons quote what users typed (a make, a colour): PostgreSQL's COPY must not mangle them.
+    eden, nord = report["eden"], report["nord"]
+    reasons = ("marque « C\\D\tE » exclue", "couleur\r\nGris")
+    write_medium_report(db.session, eden, [Decision(nord.id, 1, 10, network.nord.id, "filtered_custom", reasons)],
+                        {})
+    db.session.commit()
+    stored = db.session.execute(select(SendOutcome.reasons).where(SendOutcome.send_medium_id == eden.id)).scalar_one()
+    assert stored == "\n".join(reasons)
