@@ -5,9 +5,11 @@ job per medium with a deterministic id (``send-<run>-<medium>``) so several work
 send. Each ``send_medium_job``:
 
 1. claims its row (a finished medium is never redone: retries and duplicates are no-ops);
-2. asks the decision engine for that medium, loads the vehicles in one query per chunk;
-3. streams the feed into a staging file (same file system as the target), with its sha256;
-4. records the report rows (outcome and every reason per vehicle × list);
+2. takes its share of the run's shared work (``jobs.send_plan``: one decide for every medium of the
+   run, one listing store per format) and reads its own decisions;
+3. writes the feed into a staging file (same file system as the target) from its format's listing
+   store, with its sha256, and has it fsynced in the background;
+4. records the report rows (sent listings per concession, every reason of the vehicles not sent);
 5. applies the shrink guard: a feed losing more than half of the previous listings (or empty) is
    held until an admin confirms (``confirm_held_medium``);
 6. marks the row "publishing" with the checksum, then publishes (atomic rename, or POST with an
@@ -350,10 +352,10 @@ def _medium_listings(medium, plan, store):
             managers[site_id] = (c.name, c.phone or c.mobile, c.email) if c is not None else None
         return managers[site_id]
 
-    lists, sent = [], {}
+    lists, sent, stored = [], {}, store.position
     for g in plan.groups:
         # Ranks count every sent vehicle of the list; one without a feed row (no site) is left out.
-        ranked = [(rank, v) for rank, v in enumerate(g.sent, 1) if v in store]
+        ranked = [(rank, v) for rank, v in enumerate(g.sent, 1) if v in stored]
         ids = [v for _, v in ranked]
         if not ids:
             continue

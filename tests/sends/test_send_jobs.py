@@ -223,6 +223,36 @@ def test_the_contact_of_a_listing_is_the_site_manager_without_a_contact(network,
     assert json.dumps(listing)
 
 
+def test_a_concession_contact_and_a_medium_listing_base_reach_only_their_listings(network, factories, publication,
+                                                                                  feed_folder):
+    # Listings with the site's manager and our public link are copied whole from the run's store; a
+    # concession contact or a medium's own listing links are filled per listing: both must be right.
+    from models.publication import Contact
+
+    network.gap.manager_name, network.gap.manager_phone = "Responsable Gap", "04 92 11 22 33"
+    network.rennes.manager_name, network.rennes.manager_phone = "Responsable Rennes", "02 99 00 00 00"
+    nord_car = factories.vehicle(network.gap, entry_number="2029")
+    sud_car = factories.vehicle(network.rennes, entry_number="3001")
+    plain = publication.medium("EDEN", "generic_xml", [network.nord, network.sud])
+    portal = publication.medium("PORT", "generic_xml", [network.nord, network.sud])
+    portal.base_url = "https://portail.example/annonce/"
+    db.session.add(Contact(concession_id=network.nord.id, name="Service VO Nord", phone="03 20 00 00 00"))
+    db.session.commit()
+
+    start_send()
+
+    def listings(medium):
+        return {x["reference"]: x for x in parse_feed("generic_xml", feed_file(feed_folder, medium, "xml").read_bytes())}
+    for medium in (plain, portal):
+        got = listings(medium)
+        assert (got["2029"]["contact_name"], got["2029"]["contact_phone"]) == ("Service VO Nord", "03 20 00 00 00")
+        assert (got["3001"]["contact_name"], got["3001"]["contact_phone"]) == ("Responsable Rennes", "02 99 00 00 00")
+        assert got["2029"]["customer_code"] == "bm11c1nord" and got["3001"]["customer_code"] == "bm11c1sud"
+    assert listings(portal)["3001"]["url"] == f"https://portail.example/annonce/{network.sud.code}-3001"
+    assert listings(plain)["3001"]["url"].startswith("https://") and "/vo/" in listings(plain)["3001"]["url"]
+    assert nord_car.id and sud_car.id
+
+
 def test_old_vehicle_lists_are_purged_but_the_history_figures_stay(network, factories, publication, feed_folder):
     import datetime as dt
 
