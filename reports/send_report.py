@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import os
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -55,6 +56,8 @@ class MediumReport:
     other_count: int | None = 0   # None: not counted for this scope (the pages do not show it)
     filtered: list[FilteredRow] = field(default_factory=list)
     sent: list[SentRow] = field(default_factory=list)
+    filtered_omitted: int = 0     # vehicles left out of a long list (``printable_rows_per_list``)
+    sent_omitted: int = 0
 
 
 @dataclass
@@ -119,15 +122,17 @@ def send_report_blocks(data: SendReportData, budget: int) -> list[list[dict]]:
             new_part()
         current.append({"kind": "medium", "medium": medium, "continued": False})
         used += 3
-        for kind, rows in (("filtered", medium.filtered), ("sent", medium.sent)):
-            block = {"kind": kind, "rows": [], "continued": False}
+        for kind, rows, omitted in (("filtered", medium.filtered, medium.filtered_omitted),
+                                    ("sent", medium.sent, medium.sent_omitted)):
+            block = {"kind": kind, "rows": [], "continued": False, "omitted": omitted}
             current.append(block)
             used += 2
             for row in rows:
                 if used >= budget:
                     new_part()
                     current.append({"kind": "medium", "medium": medium, "continued": True})
-                    block = {"kind": kind, "rows": [], "continued": True}
+                    previous, block = block, {"kind": kind, "rows": [], "continued": True, "omitted": omitted}
+                    previous["omitted"] = 0   # said once, after the last rows
                     current.append(block)
                     used = 4
                 block["rows"].append(row)
@@ -185,6 +190,24 @@ def render_send_report(data: SendReportData, *, time_limit: float | None = None,
 
 # Loading from the send models ------------------------------------------------------------------------
 
+DEFAULT_MAX_PRINTED_ROWS = 20_000
+
+
+def printable_rows_per_list(list_sizes: list[int], max_rows: int | None = None) -> int:
+    """How many vehicles each list of a bilan prints, so that the PDF stays printable.
+
+    A network-wide bilan of 100,000 vehicles × 50 media would list millions of vehicles (tens of
+    thousands of pages, hours of rendering). Up to ``SEND_REPORT_PDF_MAX_ROWS`` (default 20,000) rows
+    in all, every list is printed whole; beyond, each list prints the same share (at least 100) and
+    says how many more the screen shows."""
+    if max_rows is None:
+        max_rows = int(current_app.config.get("SEND_REPORT_PDF_MAX_ROWS") or os.environ.get("SEND_REPORT_PDF_MAX_ROWS")
+                       or DEFAULT_MAX_PRINTED_ROWS)
+    if sum(list_sizes) <= max_rows:
+        return max(list_sizes, default=0)
+    return max(min(100, max_rows), max_rows // max(1, sum(1 for n in list_sizes if n)))
+
+
 def load_send_report(run_id: int, concession_id: int | None = None) -> SendReportData:
     """The rows of one run, for one concession (a dealer's bilan) or the whole network (None).
 
@@ -224,26 +247,33 @@ def load_send_report(run_id: int, concession_id: int | None = None) -> SendRepor
                     Vehicle.version, Vehicle.colour, Vehicle.sale_price_ttc, Vehicle.mileage, Vehicle.photo_count)
     order = (SendOutcome.send_medium_id, SendOutcome.rank.is_(None), SendOutcome.rank, Vehicle.entry_number,
              SendOutcome.id)
-    filtered: dict[int, list[FilteredRow]] = {}
     stmt = (select(SendOutcome.send_medium_id, SendOutcome.vehicle_id, SendOutcome.outcome, SendOutcome.reasons,
                    *vehicle_cols)
             .join(Vehicle, Vehicle.id == SendOutcome.vehicle_id)
             .where(SendOutcome.run_id == run_id, SendOutcome.outcome.in_(FILTERED_OUTCOMES)).order_by(*order))
+    filtered_rows: dict[int, list] = {}
     for r in db.session.execute(scope.filter(stmt, SendOutcome)):
-        filtered.setdefault(r.send_medium_id, []).append(FilteredRow(
+        filtered_rows.setdefault(r.send_medium_id, []).append(r)
+    listings = sent_listings(db.session, scope, run_id=run_id)
+    limit = printable_rows_per_list([len(v) for v in filtered_rows.values()] + [len(v) for v in listings.values()])
+
+    filtered: dict[int, list[FilteredRow]] = {}
+    for sm_id, rows in filtered_rows.items():
+        filtered[sm_id] = [FilteredRow(
             entry_number=r.entry_number, make=r.make or "", model=r.model or "", version=r.version,
             outcome_label=outcome_labels.get(r.outcome, r.outcome),
-            reasons=[x for x in (r.reasons or "").split("\n") if x]))
+            reasons=[x for x in (r.reasons or "").split("\n") if x]) for r in rows[:limit]]
 
     sent: dict[int, list[SentRow]] = {}
-    listings = sent_listings(db.session, scope, run_id=run_id)
+    omitted: dict[int, int] = {}
     vehicles = report_vehicles(db.session, (x.vehicle_id for rows in listings.values() for x in rows),
                                vehicle_cols)
     for sm_id, rows in listings.items():
         rows = [x for x in rows if x.vehicle_id in vehicles]   # a deleted car is not listed (as the pages)
         rows.sort(key=lambda x: (x.rank is None, x.rank or 0, vehicles[x.vehicle_id][0]))
+        omitted[sm_id] = max(0, len(rows) - limit)
         out = sent[sm_id] = []
-        for x in rows:
+        for x in rows[:limit]:
             (entry_number, status, make, _model, family, version, colour, price, mileage,
              photos) = vehicles[x.vehicle_id]
             out.append(SentRow(entry_number=entry_number, status=status or "", make=make or "", family=family,
@@ -260,6 +290,7 @@ def load_send_report(run_id: int, concession_id: int | None = None) -> SendRepor
         reports.append(MediumReport(
             name=m.medium_name, list_codes=[c.strip() for c in (m.list_codes or "").split(",") if c.strip()],
             sent_count=sent_n, filtered_count=filtered_n, other_count=other_n,
-            filtered=filtered.get(m.id, []), sent=sent.get(m.id, [])))
+            filtered=filtered.get(m.id, []), sent=sent.get(m.id, []),
+            filtered_omitted=max(0, len(filtered_rows.get(m.id, ())) - limit), sent_omitted=omitted.get(m.id, 0)))
     return SendReportData(run_id=run.id, group_name=group_name, scope_label=scope_label,
                           started_at=run.started_at, finished_at=run.finished_at, media=reports)

@@ -194,3 +194,16 @@ def test_the_render_time_limit_gives_an_outer_alarm_its_remaining_time_back(app)
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, previous)
+
+
+def test_a_list_too_long_to_print_says_how_many_more_the_screen_shows(app):
+    from reports.send_report import printable_rows_per_list
+
+    # Up to the limit every list prints whole; beyond, each list prints its share.
+    assert printable_rows_per_list([300, 200], max_rows=20_000) == 300
+    assert printable_rows_per_list([95_000] * 100, max_rows=20_000) == 200
+    result = render_send_report(report(sent=3, sent_omitted=94_997), processes=1)
+    text = " ".join(pdf_text(result.pdf, raw=True).replace("\u202f", " ").replace("\xa0", " ").split())
+    assert "VO1002" in text
+    assert "… et 94 997 autres véhicules diffusés : la liste complète est à l'écran Publication › Envois et bilans." in text
+    assert "autres véhicules filtrés" not in text

@@ -185,3 +185,17 @@ def test_reasons_with_tabs_backslashes_and_accents_are_stored_as_written(network
     db.session.commit()
     stored = db.session.execute(select(SendOutcome.reasons).where(SendOutcome.send_medium_id == eden.id)).scalar_one()
     assert stored == "\n".join(reasons)
+
+
+def test_the_pdf_bilan_of_a_huge_send_prints_a_share_of_each_list_and_counts_the_rest(app, network, report,
+                                                                                     monkeypatch):
+    from reports.send_report import load_send_report
+
+    monkeypatch.setitem(app.config, "SEND_REPORT_PDF_MAX_ROWS", 2)   # 5 rows in this bilan
+    data = load_send_report(report["run"].id)
+    eden = next(m for m in data.media if m.name == "eden-auto.com")
+    # Printed in the pages' order (rank, then N° VO): the last one is counted, not listed.
+    assert [r.entry_number for r in eden.sent] == ["1937", "9001"] and eden.sent_omitted == 1
+    assert eden.sent_count == 3                                # the figures stay whole
+    ubi = next(m for m in data.media if m.name == "Applications UbiFlow")
+    assert (len(ubi.filtered), ubi.filtered_omitted) == (1, 0)
