@@ -5,6 +5,7 @@ are built from the vehicle id and the photo positions (``photo_count``), so no p
 """
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Iterable, Iterator
 
 from sqlalchemy import select
@@ -59,6 +60,13 @@ def _secret() -> str:
     return current_app.config["SECRET_KEY"] if has_app_context() else ""
 
 
+@lru_cache(maxsize=4096)
+def _dealership(concession_name, site_name, site_address, site_postcode, site_city) -> tuple[str, str]:
+    """(dealership name, one-line address) of a site: the same for all its vehicles, so computed once."""
+    address = ", ".join(p for p in (site_address, " ".join(p for p in (site_postcode, site_city) if p)) if p)
+    return f'{concession_name or ""} – {site_name or ""}'.strip(" –"), address
+
+
 def _text(value) -> str | None:
     return None if value is None else str(value)
 
@@ -67,8 +75,9 @@ def feed_row(r: dict, base_url: str, contact: tuple | None = None, names: dict |
              listing_base: str | None = None, secret: str | None = None) -> dict:
     """Normalise a loaded row into the fields every writer reads."""
     first = r.get("first_registration_date") or r.get("registration_date")
-    address = ", ".join(p for p in (r.get("site_address"), " ".join(
-        p for p in (r.get("site_postcode"), r.get("site_city")) if p)) if p)
+    get = r.get
+    dealership_name, address = _dealership(get("concession_name"), get("site_name"), get("site_address"),
+                                           get("site_postcode"), get("site_city"))
     base = base_url.rstrip("/")
     names = names or labels()
     vid = r["id"]
@@ -88,7 +97,7 @@ def feed_row(r: dict, base_url: str, contact: tuple | None = None, names: dict |
         "mileage_text": _text(r.get("mileage")), "doors_text": _text(r.get("doors")),
         "seats_text": _text(r.get("seats")), "fiscal_power_text": _text(r.get("fiscal_power")),
         "co2_text": _text(r.get("co2")),
-        "dealership_name": f'{r.get("concession_name") or ""} – {r.get("site_name") or ""}'.strip(" –"),
+        "dealership_name": dealership_name,
         "dealership_address": address,
         "country": "FR",
         # The listing link: the medium's base + our reference when it has one, else our public page.
