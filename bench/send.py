@@ -8,7 +8,9 @@ Builds the data once (``--rebuild`` to start again): ``--vehicles`` vehicles ove
 (2 sites each), ``--media`` media cycling over every feed format, each configured for every
 concession with one publication list. Then, for each worker count, it starts a send, runs that many
 real ``flask worker --burst`` processes and reports the wall time until the run is finished, and the
-peak RSS of any worker process (work horses included, from getrusage(RUSAGE_CHILDREN)). Also
+peak RSS of any worker process (work horses included), sampled from /proc every 0.2 s (getrusage
+would count this script's own memory: a child started by fork+exec inherits its parent's high-water
+mark). Also
 measures each feed writer alone in rows per second on one core. Prints figures; asserts nothing.
 """
 from __future__ import annotations
@@ -159,6 +161,48 @@ def bench_writers(app) -> None:
         folder.rmdir()
 
 
+class PeakRss:
+    """The largest resident set of any process under the given ones, sampled in a thread."""
+
+    def __init__(self, roots: list[int], every: float = 0.2):
+        import threading
+
+        self.roots, self.every, self.peak_kb, self._stop = set(roots), every, 0, threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _tree(self) -> set[int]:
+        parents = {}
+        for entry in os.listdir("/proc"):
+            if entry.isdigit():
+                try:
+                    parents[int(entry)] = int(Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()[1])
+                except (OSError, IndexError, ValueError):
+                    pass
+        tree, grew = set(self.roots), True
+        while grew:
+            added = {pid for pid, ppid in parents.items() if ppid in tree and pid not in tree}
+            tree |= added
+            grew = bool(added)
+        return tree
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            for pid in self._tree():
+                try:
+                    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+                        if line.startswith("VmRSS:"):
+                            self.peak_kb = max(self.peak_kb, int(line.split()[1]))
+                except OSError:
+                    pass
+            self._stop.wait(self.every)
+
+    def stop(self) -> int:
+        self._stop.set()
+        self._thread.join()
+        return self.peak_kb
+
+
 def run_send(app, workers: int) -> None:
     from redis import Redis
 
@@ -180,6 +224,7 @@ def run_send(app, workers: int) -> None:
                                    os.environ["SEND_QUEUE"], "--burst"],
                                   cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
                  for _ in range(workers)]
+        sampler = PeakRss([p.pid for p in procs])
         for p in procs:
             _, err = p.communicate()
             if p.returncode:
@@ -191,7 +236,7 @@ def run_send(app, workers: int) -> None:
         states = {m.status for m in run.media}
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-    peak = after.ru_maxrss / 1024
+    peak = sampler.stop() / 1024
     print(f"  {workers} worker(s): wall {elapsed:.1f} s for {len(run.media)} media (enqueue {enqueued:.1f} s, "
           f"load average {load:.1f} on {os.cpu_count()} cores), workers' CPU {cpu:.1f} s "
           f"(≈ {cpu / workers:.1f} s each; PostgreSQL's share not counted), run {run.status}, media "
