@@ -246,6 +246,32 @@ def _process_medium(send_medium_id: int, attempt: int) -> str:
         raise
     timings.lap("feed")
 
+    # Until the row names it (held or publishing), the staged feed is this attempt's alone: any
+    # failure removes it, so failed attempts leave nothing behind.
+    try:
+        outcome = _record_and_guard(sm, run, medium, plan, subscriptions, sent, count, attempt, staging, checksum,
+                                    synced, timings)
+    except _Superseded:
+        Path(staging).unlink(missing_ok=True)
+        return "superseded"
+    except BaseException:
+        Path(staging).unlink(missing_ok=True)
+        raise
+    if outcome != PUBLISHING:
+        return outcome
+    fault("before_publish", medium.code)
+    _deliver(sm, medium, fmt, staging, checksum, count, confirmed=False)
+    return DONE
+
+
+class _Superseded(Exception):
+    """A newer attempt owns the medium: this one publishes nothing."""
+
+
+def _record_and_guard(sm, run, medium, plan, subscriptions, sent, count, attempt, staging, checksum, synced,
+                      timings) -> str:
+    """Steps 2 to 5 of a medium once its feed is staged: still ours, report rows, shrink guard, and
+    the row marked held or publishing (committed with the staged file's path and checksum)."""
     # 2. Still ours? A worker killed with -9 can leave its work horse running: when it wakes up after
     # a newer attempt took over, it must neither touch the report nor publish. The conditional
     # UPDATE also locks the row until this attempt's commit.
@@ -253,9 +279,8 @@ def _process_medium(send_medium_id: int, attempt: int) -> str:
             SendMedium.id == sm.id, SendMedium.attempts == attempt, SendMedium.status == RUNNING)
             .values(status=RUNNING)).rowcount:
         db.session.rollback()
-        Path(staging).unlink(missing_ok=True)
         log.warning("send medium %s: attempt %s superseded by a newer one, nothing published", sm.id, attempt)
-        return "superseded"
+        raise _Superseded
     db.session.refresh(sm)
 
     # 3. The report rows of this medium (replacing those of a failed earlier attempt).
@@ -268,11 +293,7 @@ def _process_medium(send_medium_id: int, attempt: int) -> str:
     previous = previous_listing_count(medium.id, run.id)
     sm.previous_count = previous
     timings.lap("report")
-    try:
-        synced()
-    except BaseException:
-        Path(staging).unlink(missing_ok=True)
-        raise
+    synced()
     timings.lap("disk")
     log.info("send %s, medium %s: %d listings, %s", run.id, medium.code, count, timings)
 
@@ -285,12 +306,10 @@ def _process_medium(send_medium_id: int, attempt: int) -> str:
         log.warning("send %s: medium %s held: %s", run.id, medium.code, reason)
         return HELD
 
-    # 5. Publish: say so first (with the checksum), then deliver, then record it.
+    # 5. Publish: say so first (with the checksum); the caller delivers and records it.
     sm.status, sm.pending_path, sm.pending_checksum = PUBLISHING, staging, checksum
     db.session.commit()
-    fault("before_publish", medium.code)
-    _deliver(sm, medium, fmt, staging, checksum, count, confirmed=False)
-    return DONE
+    return PUBLISHING
 
 
 class _Timings:

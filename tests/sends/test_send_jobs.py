@@ -102,6 +102,28 @@ def test_a_full_disk_keeps_the_previous_feed_and_reports_the_failure(network, fa
     assert db.session.get(SendRun, second).status == FAILED
 
 
+def test_a_failure_after_the_feed_is_written_leaves_no_staged_file_and_the_previous_feed(network, factories,
+                                                                                       publication, feed_folder,
+                                                                                       monkeypatch):
+    import jobs.send
+
+    factories.vehicle(network.gap, photo_count=1)
+    medium = publication.medium("EDEN", "generic_csv", [network.nord])
+    start_send()
+    path = feed_file(feed_folder, medium, "csv")
+    before = path.read_bytes()
+
+    def database_gone(*args, **kwargs):
+        raise RuntimeError("connexion à la base perdue")
+    monkeypatch.setattr(jobs.send, "write_report_rows", database_gone)
+    second = start_send()
+    sm = db.session.execute(select(SendMedium).where(SendMedium.run_id == second)).scalar_one()
+    assert sm.status == FAILED and "connexion à la base perdue" in sm.message and sm.attempts == 3
+    assert path.read_bytes() == before
+    assert not list((feed_folder / ".staging").rglob("*.tmp"))     # three attempts, nothing left behind
+    assert not list((feed_folder / ".staging").rglob("store-*"))    # the run's shared files are gone too
+
+
 class Endpoint:
     """A local HTTP endpoint recording what it receives; ``fail`` answers 503."""
 
