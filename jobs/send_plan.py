@@ -210,8 +210,14 @@ def public_base_url() -> str:
 
 
 def discard(run_id: int) -> None:
-    """Remove the run's plan files once it is over (held feeds in the folder stay)."""
+    """Remove the run's shared files once it is over, and the feeds staged by attempts that died
+    (``kill -9``) without cleaning up; a held feed waiting for confirmation stays."""
+    from models.send import SendMedium
+
     folder = Path(current_app.config["FEED_FOLDER"]) / ".staging" / f"run-{run_id}"
-    for pattern in PLAN_FILES:
+    kept = {p for (p,) in db.session.execute(select(SendMedium.pending_path).where(
+        SendMedium.run_id == run_id, SendMedium.pending_path.isnot(None)))}
+    for pattern in PLAN_FILES + ("*.tmp",):
         for path in folder.glob(pattern):
-            path.unlink(missing_ok=True)
+            if str(path) not in kept:
+                path.unlink(missing_ok=True)

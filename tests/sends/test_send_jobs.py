@@ -124,6 +124,24 @@ def test_a_failure_after_the_feed_is_written_leaves_no_staged_file_and_the_previ
     assert not list((feed_folder / ".staging").rglob("store-*"))    # the run's shared files are gone too
 
 
+def test_the_end_of_a_run_sweeps_what_killed_attempts_left_but_keeps_a_held_feed(network, factories, publication,
+                                                                                  feed_folder):
+    from jobs.send_plan import discard, run_folder
+
+    factories.vehicle(network.gap, photo_count=1)
+    publication.medium("EDEN", "generic_csv", [network.nord])
+    run_id = start_send()
+    folder = run_folder(run_id)
+    stray, held = folder / "EDEN.csv.4242.tmp", folder / "EDEN.csv.4343.tmp"   # a kill -9'd attempt's, a held one
+    stray.write_bytes(b"partial")
+    held.write_bytes(b"held feed")
+    sm = db.session.execute(select(SendMedium).where(SendMedium.run_id == run_id)).scalar_one()
+    sm.pending_path = str(held)
+    db.session.commit()
+    discard(run_id)
+    assert not stray.exists() and held.read_bytes() == b"held feed"
+
+
 class Endpoint:
     """A local HTTP endpoint recording what it receives; ``fail`` answers 503."""
 
