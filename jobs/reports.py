@@ -238,3 +238,41 @@ def task_failed_reason(task: BackgroundTask) -> str | None:
         return None
     kind, _sep, detail = task.message.partition(": ")
     return detail if kind == "ReportError" and detail else task.message
+
+
+# Keeping the report folder small --------------------------------------------------------------------------
+
+DEFAULT_PDF_RETENTION_DAYS = 62
+# Every send prints its bilan: without a purge the folder would grow by one PDF a night for ever.
+SCHEDULE = [("jobs.reports.purge_old_pdfs", "45 3 * * *")]
+
+
+def purge_old_pdfs(days: int | None = None) -> int:
+    """Delete the PDFs finished more than ``REPORT_RETENTION_DAYS`` (default 62) days ago, and the
+    half-written files a killed render left; returns the number of files removed.
+
+    The task stays: asking for that report again renders it anew from the data still kept."""
+    days = days if days is not None else int(current_app.config.get("REPORT_RETENTION_DAYS")
+                                             or os.environ.get("REPORT_RETENTION_DAYS")
+                                             or DEFAULT_PDF_RETENTION_DAYS)
+    cutoff = utcnow() - dt.timedelta(days=days)
+    removed = 0
+    old = db.session.query(BackgroundTask).filter(BackgroundTask.result_path.isnot(None),
+                                                  BackgroundTask.finished_at < cutoff)
+    for task in old:
+        try:
+            os.remove(task.result_path)
+            removed += 1
+        except FileNotFoundError:
+            pass
+        task.result_path = None
+    db.session.commit()
+    folder = report_folder()
+    day_ago = dt.datetime.now().timestamp() - 86400
+    for name in os.listdir(folder):
+        path = os.path.join(folder, name)
+        if name.endswith(".part") and os.path.getmtime(path) < day_ago:
+            os.remove(path)
+            removed += 1
+    log.info("report folder: %d old files removed", removed)
+    return removed

@@ -21,7 +21,7 @@ from flask.cli import AppGroup
 
 TIMEZONE = "Europe/Paris"
 # Modules whose SCHEDULE = [(dotted function, cron expression)] is added to the table.
-JOB_MODULES = ("jobs.scoring", "jobs.storefront", "jobs.campaign_stats")
+JOB_MODULES = ("jobs.scoring", "jobs.storefront", "jobs.campaign_stats", "jobs.reports")
 
 
 def send_cron_expression(hhmm: str) -> str:

@@ -216,3 +216,31 @@ def test_a_double_click_racing_the_first_request_joins_its_task(network, sent, m
     task = request_pdf(SEND_REPORT, sent["run_id"], network.nord.id)
     assert task.id == task_id_for(SEND_REPORT, sent["run_id"], network.nord.id) and task.status == "running"
     assert db.session.query(BackgroundTask).filter(BackgroundTask.concession_id == network.nord.id).count() == 1
+
+
+def test_pdfs_older_than_the_retention_are_removed_and_asking_again_prints_a_fresh_one(network, sent, login, app,
+                                                                                       report_folder):
+    import datetime as dt
+
+    from jobs.reports import purge_old_pdfs
+    from jobs.schedule import periodic_jobs
+
+    assert "purge_old_pdfs" in {name for name, _func, _cron in periodic_jobs(app.config)}   # nightly
+    client = login(network.cdv_nord)
+    task_id = task_of(ask(client, sent["run_id"]))
+    task = db.session.get(BackgroundTask, task_id)
+    old_file = task.result_path
+    stale = os.path.join(os.path.dirname(old_file), "killed-render.part")
+    with open(stale, "wb") as handle:
+        handle.write(b"%PDF-1.7 half")
+    os.utime(stale, (0, 0))
+    assert purge_old_pdfs() == 1                     # the killed render's file; the recent PDF stays
+    assert os.path.isfile(old_file) and not os.path.exists(stale)
+
+    task.finished_at -= dt.timedelta(days=63)
+    db.session.commit()
+    assert purge_old_pdfs() == 1
+    assert not os.path.exists(old_file) and db.session.get(BackgroundTask, task_id).result_path is None
+    again = client.get(ask(client, sent["run_id"])).get_data(as_text=True)
+    assert "Le PDF est prêt." in again
+    assert os.path.isfile(db.session.get(BackgroundTask, task_id).result_path)
