@@ -92,16 +92,11 @@ class MediumPlan:
 
     @property
     def details(self) -> dict[int, tuple]:
-        """vehicle id → (make, status, reference, public link, site contact as printed); loaded only for
-        listings that need them
-        (a concession with its own contacts, a medium with its own listing links)."""
+        """vehicle id → (make, status, reference, public link, site contact as printed), loaded only when
+        listings need them (a concession with its own contacts, a medium with its own listing links)."""
         if self._details is None:
             self._details = _load(self.folder / "details.pickle")
         return self._details
-
-    def decisions(self) -> list:
-        """Every decision of the medium, lists in id order, sent ones in feed (rank) order."""
-        return [d for g in self.groups for d in g]
 
 
 def prepare(run) -> None:
