@@ -327,19 +327,20 @@ class _Timings:
         return ", ".join(f"{name} {seconds:.2f} s" for name, seconds in self.laps)
 
 
-def medium_decisions(medium, fmt, today: dt.date):
-    """The engine's decisions for one medium alone, its mandatory fields widened with what the format
+def medium_decisions(medium, today: dt.date):
+    """The engine's decisions for one medium alone, its mandatory fields widened with what its format
     requires (the send decides all its media at once in ``jobs.send_plan``; this is the same rule for
     one medium, used to check it)."""
     import dataclasses
 
     from models.publication_inputs import decide, load_decision_inputs
 
-    required = fmt.required_vehicle_fields
+    from .feeds import mandatory_fields_for
+
     inputs = load_decision_inputs(db.session, medium_ids=[medium.id], today=today)
-    if required:
-        inputs.media = [dataclasses.replace(m, mandatory_fields=tuple(dict.fromkeys(
-            tuple(m.mandatory_fields) + tuple(required)))) for m in inputs.media]
+    inputs.media = [dataclasses.replace(m, mandatory_fields=tuple(mandatory_fields_for(medium.feed_format,
+                                                                                       m.mandatory_fields)))
+                    for m in inputs.media]
     return list(decide(inputs))
 
 

@@ -32,7 +32,7 @@ from sqlalchemy import select
 
 from backoffice.extensions import db
 
-from .feeds import get_format
+from .feeds import get_format, mandatory_fields_for
 from .feeds.templates import ListingStore, build_store
 
 PLAN_FILES = ("decisions-*.pickle", "decisions.ready", "sites.pickle", "details.pickle", "store-*", "*.lock")
@@ -187,9 +187,9 @@ def _prepare_decisions(run, folder: Path) -> None:
     inputs = load_decision_inputs(db.session, medium_ids=medium_ids, today=run.decision_date)
     # A format's required fields join the medium's mandatory ones: a listing the portal would refuse
     # is "filtré média" with the engine's reason instead of being sent.
-    inputs.media = [dataclasses.replace(m, mandatory_fields=tuple(dict.fromkeys(
-        tuple(m.mandatory_fields) + tuple(get_format(formats.get(m.id)).required_vehicle_fields))))
-        for m in inputs.media]
+    inputs.media = [dataclasses.replace(m, mandatory_fields=tuple(mandatory_fields_for(formats.get(m.id),
+                                                                                       m.mandatory_fields)))
+                    for m in inputs.media]
     groups: dict[int, list] = {m: [] for m in medium_ids}
     for group in decide(inputs).groups:
         groups.setdefault(group.medium_id, []).append(group)

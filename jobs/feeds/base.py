@@ -94,13 +94,6 @@ def csv_field(delimiter: str, index: int | None = None):
     return lambda value: csv_quote(value[index] or "", delimiter)
 
 
-def text(value) -> str:
-    """A value as feed text (None → empty)."""
-    if value is None:
-        return ""
-    return value if type(value) is str else str(value)
-
-
 def money(value) -> str:
     """A price with two decimals and a dot ("15990.00")."""
     if value is None:

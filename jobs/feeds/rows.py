@@ -1,18 +1,18 @@
 """The rows given to feed writers: one plain dict per published vehicle, loaded set-based.
 
-One query per medium over vehicles ⋈ sites ⋈ concessions (never a query per vehicle). Photo URLs
+One query per send over vehicles ⋈ sites ⋈ concessions (never a query per vehicle). Photo URLs
 are built from the vehicle id and the photo positions (``photo_count``), so no photo row is read.
 """
 from __future__ import annotations
 
 from functools import lru_cache
-from typing import Iterable, Iterator
 
 from sqlalchemy import select
 
 from models.organisation import Concession, Site
-from .base import money
 from models.vehicle import BODY_CATEGORIES, ENERGIES, GEARBOXES, Vehicle, public_vehicle_token
+
+from .base import money
 
 ROW_COLUMNS = (
     Vehicle.id, Vehicle.entry_number, Vehicle.vin, Vehicle.registration, Vehicle.status, Vehicle.genre,
@@ -35,16 +35,6 @@ def vehicle_rows_stmt(vehicle_ids=None):
     if vehicle_ids is not None:
         stmt = stmt.where(Vehicle.id.in_(list(vehicle_ids)))
     return stmt
-
-
-def load_rows(session, vehicle_ids: Iterable[int], chunk: int = 20000) -> dict[int, dict]:
-    """Feed rows of these vehicles keyed by id (chunked IN lists keep every statement small)."""
-    ids = list(vehicle_ids)
-    out: dict[int, dict] = {}
-    for start in range(0, len(ids), chunk):
-        for r in session.execute(vehicle_rows_stmt(ids[start:start + chunk])).mappings():
-            out[r["id"]] = dict(r)
-    return out
 
 
 def labels() -> dict[str, dict[str, str]]:
@@ -110,12 +100,3 @@ def feed_row(r: dict, base_url: str, contact: tuple | None = None, names: dict |
         "contact_phone": phone,
         "contact_email": email,
     }
-
-
-def iter_feed_rows(rows: Iterable[dict], base_url: str, contacts: dict | None = None,
-                   listing_base: str | None = None) -> Iterator[dict]:
-    """Normalised rows in order; ``contacts`` maps vehicle id → (name, phone, email)."""
-    contacts = contacts or {}
-    names, secret = labels(), _secret()
-    for r in rows:
-        yield feed_row(r, base_url, contacts.get(r["id"]), names, listing_base, secret)

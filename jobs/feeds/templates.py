@@ -74,7 +74,7 @@ def _map(path: Path):
 
 
 class ListingStore:
-    """A built store, mapped read-only: ``parts(vehicle_id)`` → the listing's encoded parts."""
+    """A built store, mapped read-only: ``position`` maps a vehicle id to its index in both blobs."""
 
     def __init__(self, path: Path):
         raw = Path(str(path) + ".index").read_bytes()
@@ -86,13 +86,6 @@ class ListingStore:
         self.position = dict(zip(ids, range(count)))
         self.blob = _map(path)
         self.whole = _map(path.with_name(path.name + ".whole"))
-
-    def __contains__(self, vehicle_id: int) -> bool:
-        return vehicle_id in self.position
-
-    def parts(self, vehicle_id: int) -> list[bytes]:
-        i = self.position[vehicle_id]
-        return self.blob[self.offsets[i]:self.offsets[i + 1]].split(_SEP)
 
 
 def write_feed(fmt: FeedFormat, medium, store: ListingStore, lists: Iterable[tuple], out) -> int:

@@ -14,7 +14,6 @@ from sqlalchemy import func, select
 
 from backoffice.extensions import db
 from jobs.feeds.validate import parse_feed, validate_feed
-from jobs.feeds import get_format
 from jobs.send import medium_decisions, start_send
 from models.publication_inputs import compute_decisions
 from models.send import DONE, PublishedFeed, SendMedium, SendRun
@@ -92,7 +91,7 @@ def test_a_send_runs_on_a_real_worker_and_matches_the_engine(app, network, facto
     mobile = publication.medium("MOBILE", "mobile_de_csv", [network.nord, network.sud])
     # The engine's decisions, with each medium's mandatory fields widened by its format (as the job does).
     expected = {m.id: {(d.vehicle_id, d.list_id): (d.outcome, list(d.reasons))
-                       for d in medium_decisions(m, get_format(m.feed_format), dt.date.today())}
+                       for d in medium_decisions(m, dt.date.today())}
                 for m in (eden, mobile)}
     assert expected[eden.id] == {(d.vehicle_id, d.list_id): (d.outcome, list(d.reasons))
                                  for d in compute_decisions(db.session, medium_ids=[eden.id])}
