@@ -107,8 +107,6 @@ class SendOutcome(db.Model):
     outcome: Mapped[str] = mapped_column(String(16))
     reasons: Mapped[str | None] = mapped_column(Text)
     rank: Mapped[int | None] = mapped_column(Integer)
-    contact_name: Mapped[str | None] = mapped_column(String(120))
-    contact_phone: Mapped[str | None] = mapped_column(String(30))
 
     @classmethod
     def in_concessions(cls, concession_ids):

@@ -2,7 +2,8 @@
 
 A send of 100,000 vehicles × 50 media wrote 5 million send_outcome rows, one per sent listing. The
 sent listings now go in sent_listings, one row per medium and concession (about 10,000 a night);
-send_outcome keeps only the decisions that were not sent, with their reasons. Existing sent rows are
+send_outcome keeps only the decisions that were not sent, with their reasons (and loses the contact
+columns, which only sent listings filled). Existing sent rows are
 moved into sent_listings (and back on downgrade), one send medium at a time, so the bilans of the
 retention period look the same after the upgrade.
 
@@ -42,9 +43,16 @@ def upgrade():
         batch_op.create_index('ix_sent_listings_run_concession', ['run_id', 'concession_id'], unique=False)
 
     _move_sent_outcomes()
+    # Only sent listings had a contact: the columns are empty now.
+    with op.batch_alter_table('send_outcome', schema=None) as batch_op:
+        batch_op.drop_column('contact_phone')
+        batch_op.drop_column('contact_name')
 
 
 def downgrade():
+    with op.batch_alter_table('send_outcome', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('contact_name', sa.String(length=120), nullable=True))
+        batch_op.add_column(sa.Column('contact_phone', sa.String(length=30), nullable=True))
     _restore_sent_outcomes()
     with op.batch_alter_table('sent_listings', schema=None) as batch_op:
         batch_op.drop_index('ix_sent_listings_run_concession')
