@@ -22,40 +22,13 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 os.environ.setdefault("BACKOFFICE_INSTANCE_PATH", tempfile.mkdtemp(prefix="bench-campaign-pages-"))
 
-from bench.campaigns import build_spans, timed  # noqa: E402
+from bench.campaigns import build_spans, load_spans, timed  # noqa: E402
 
 
 def load(spans, concessions):
-    from sqlalchemy import insert
-
-    from backoffice.extensions import db
-    from models import Concession, Filiale, Pole
-    from models.campaign import Campaign, Offer, campaign_concession
-
-    pole = Pole(name="Pôle", filiale=Filiale(name="Filiale"))
-    db.session.add(pole)
-    db.session.flush()
-    db.session.execute(insert(Concession), [{"id": i, "code": f"C{i:04d}", "name": f"Concession {i}",
-                                             "pole_id": pole.id} for i in range(1, concessions + 1)])
-    campaigns = {}
-    for s in spans:
-        campaigns.setdefault(s.campaign_id, s)
-    rows = [{"id": cid, "name": f"Campagne {cid}", "kind": "dealer" if s.owner == "dealer" else "flash",
-             "concession_id": s.concession_id,
-             "parent_id": None if s.concession_id is None or s.owner == "dealer" else s.family_id,
-             "start_date": s.campaign_start, "end_date": s.campaign_start + dt.timedelta(days=60),
-             "state": "validated" if s.validated_at else ("sent" if s.concession_id is None else "received"),
-             "validated_at": s.validated_at} for cid, s in campaigns.items()]
-    db.session.execute(insert(Campaign), sorted(rows, key=lambda r: r["parent_id"] is not None))
-    db.session.execute(insert(campaign_concession), [
-        {"campaign_id": cid, "concession_id": c} for cid, s in campaigns.items() if s.concession_id is None
-        for c in s.targets])
-    db.session.execute(insert(Offer), [
-        {"id": s.offer_id, "campaign_id": s.campaign_id, "reference": s.reference, "label": s.reference,
-         "discount_kind": "amount", "discount_value": 100, "start_date": s.start, "end_date": s.end,
-         "origin": "filiale" if s.owner == "filiale" else "dealer", "deleted": False} for s in spans])
-    db.session.commit()
-    return campaigns
+    # Masters are sent, dealers' copies received, until validated.
+    return load_spans(spans, concessions, lambda s: "validated" if s.validated_at else (
+        "sent" if s.concession_id is None else "received"))
 
 
 def main() -> None:

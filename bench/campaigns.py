@@ -63,6 +63,40 @@ def build_spans(offers: int, concessions: int, seed: int = 7) -> list[OfferSpan]
     return spans[:offers]
 
 
+def load_spans(spans, concessions: int, state_of) -> dict:
+    """The network, campaigns and offers of ``spans`` in the database (set-based inserts, committed);
+    ``state_of(span)`` gives the state of a span's campaign. Returns campaign id → its first span."""
+    from sqlalchemy import insert
+
+    from backoffice.extensions import db
+    from models import Concession, Filiale, Pole
+    from models.campaign import Campaign, Offer, campaign_concession
+
+    pole = Pole(name="Pôle", filiale=Filiale(name="Filiale"))
+    db.session.add(pole)
+    db.session.flush()
+    db.session.execute(insert(Concession), [{"id": i, "code": f"C{i:04d}", "name": f"Concession {i}",
+                                             "pole_id": pole.id} for i in range(1, concessions + 1)])
+    campaigns = {}
+    for s in spans:
+        campaigns.setdefault(s.campaign_id, s)
+    rows = [{"id": cid, "name": f"Campagne {cid}", "kind": "dealer" if s.owner == "dealer" else "flash",
+             "concession_id": s.concession_id,
+             "parent_id": None if s.concession_id is None or s.owner == "dealer" else s.family_id,
+             "start_date": s.campaign_start, "end_date": s.campaign_start + dt.timedelta(days=60),
+             "state": state_of(s), "validated_at": s.validated_at} for cid, s in campaigns.items()]
+    db.session.execute(insert(Campaign), sorted(rows, key=lambda r: r["parent_id"] is not None))
+    db.session.execute(insert(campaign_concession), [
+        {"campaign_id": cid, "concession_id": c} for cid, s in campaigns.items() if s.concession_id is None
+        for c in s.targets])
+    db.session.execute(insert(Offer), [
+        {"id": s.offer_id, "campaign_id": s.campaign_id, "reference": s.reference, "label": s.reference,
+         "discount_kind": "amount", "discount_value": 100, "start_date": s.start, "end_date": s.end,
+         "origin": "filiale" if s.owner == "filiale" else "dealer", "deleted": False} for s in spans])
+    db.session.commit()
+    return campaigns
+
+
 def timed(func, repeat):
     runs = []
     result = None
@@ -116,44 +150,17 @@ def bench_database(spans, concessions: int) -> None:
     import tempfile
 
     os.environ.setdefault("BACKOFFICE_INSTANCE_PATH", tempfile.mkdtemp(prefix="bench-campaigns-"))
-    from sqlalchemy import insert
 
     from backoffice import create_app
     from backoffice.extensions import db
-    from models import Concession, Filiale, Pole
-    from models.campaign import Campaign, Offer, campaign_concession, check_offer_conflicts, offer_spans
+    from models.campaign import Offer, check_offer_conflicts, offer_spans
 
     url = os.environ.get("DATABASE_URL") or "sqlite:///" + os.path.join(tempfile.mkdtemp(), "bench.sqlite3")
     app = create_app("testing", SQLALCHEMY_DATABASE_URI=url)
     with app.app_context():
         db.drop_all()
         db.create_all()
-        filiale = Filiale(name="Filiale")
-        pole = Pole(name="Pôle", filiale=filiale)
-        db.session.add(pole)
-        db.session.flush()
-        db.session.execute(insert(Concession), [{"id": i, "code": f"C{i:04d}", "name": f"C {i}", "pole_id": pole.id}
-                                                for i in range(1, concessions + 1)])
-        campaigns = {}
-        for s in spans:
-            campaigns.setdefault(s.campaign_id, s)
-        rows = []
-        for cid, s in campaigns.items():
-            is_master = s.concession_id is None
-            rows.append({"id": cid, "name": f"Campagne {cid}", "kind": "dealer" if s.owner == "dealer" else "flash",
-                         "concession_id": s.concession_id,
-                         "parent_id": None if is_master or s.owner == "dealer" else s.family_id,
-                         "start_date": s.campaign_start, "end_date": s.campaign_start + dt.timedelta(days=60),
-                         "state": "validated" if s.validated_at else "draft", "validated_at": s.validated_at})
-        db.session.execute(insert(Campaign), sorted(rows, key=lambda r: r["parent_id"] is not None))
-        db.session.execute(insert(campaign_concession), [
-            {"campaign_id": cid, "concession_id": c} for cid, s in campaigns.items() if s.concession_id is None
-            for c in s.targets])
-        db.session.execute(insert(Offer), [
-            {"id": s.offer_id, "campaign_id": s.campaign_id, "reference": s.reference, "label": s.reference,
-             "discount_kind": "amount", "discount_value": 100, "start_date": s.start, "end_date": s.end,
-             "origin": "filiale" if s.owner == "filiale" else "dealer"} for s in spans])
-        db.session.commit()
+        campaigns = load_spans(spans, concessions, lambda s: "validated" if s.validated_at else "draft")
         print(f"database ({db.engine.dialect.name}): {len(spans):,} offers in {len(campaigns):,} campaigns loaded")
         rng = random.Random(3)
         ids = [s.offer_id for s in rng.sample(spans, 50)]
