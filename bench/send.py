@@ -6,12 +6,38 @@
 
 Builds the data once (``--rebuild`` to start again): ``--vehicles`` vehicles over 200 concessions
 (2 sites each), ``--media`` media cycling over every feed format, each configured for every
-concession with one publication list. Then, for each worker count, it starts a send, runs that many
-real ``flask worker --burst`` processes and reports the wall time until the run is finished, and the
-peak RSS of any worker process (work horses included), sampled from /proc every 0.2 s (getrusage
-would count this script's own memory: a child started by fork+exec inherits its parent's high-water
-mark). Also
-measures each feed writer alone in rows per second on one core. Prints figures; asserts nothing.
+concession with one publication list. Also measures each feed writer alone in rows per second on
+one core (``--skip-writers`` to leave that out).
+
+Then, for each worker count of ``--workers``, two sends, each with workers standing by as in
+production (where the RQ workers already run when the nightly send is enqueued at 02:00):
+
+1. **first send (cold cache)**: the cache of rendered listings the send keeps between runs
+   (``FEED_FOLDER/.listings/``) is removed first, if it exists;
+2. **next night**: ``--changed-share`` (5 %) of the stock is changed first, as a day of dealer work
+   would: one set-based UPDATE on a random (seeded, different at each next-night send) share of the
+   vehicles lowers their price by 300 € (TTC, HT recomputed, price date today) and adds 100 km to
+   their mileage. This modifies the benchmark database's vehicle rows on purpose, and the changes
+   stay (a later run of this script starts from the changed stock). The cache is kept.
+
+Each send starts that many real ``flask worker <SEND_QUEUE>`` processes (not ``--burst``), waits
+until all are registered and idle in Redis (reported as "start-up", not part of the wall time),
+then calls ``start_send`` and reports:
+
+- wall: from the ``start_send`` call (enqueueing included, also shown alone) until the run's
+  ``finished_at`` is set in the database (polled every 0.05 s); the PDF bilan the run then asks for
+  goes to the report queue, not to these workers, and is not counted;
+- workers' CPU: user + system time of the worker processes and their work horses (getrusage of
+  the children once they have exited), which includes their start-up (shown apart, read from
+  /proc when they stand by) and their shutdown; PostgreSQL's share is not counted;
+- peak RSS: the largest resident set of any worker process (work horses included) from their start
+  to their stop, sampled from /proc every 0.2 s (getrusage would count this script's own memory: a
+  child started by fork+exec inherits its parent's high-water mark);
+- the run's and media's states and the number of report rows.
+
+The workers are then stopped (SIGTERM, RQ's warm shutdown; SIGKILL after 30 s). Their stderr goes to
+a temporary file per worker, printed if the worker failed, logged a traceback or the run did not end
+"done". Prints figures; asserts nothing.
 """
 from __future__ import annotations
 
@@ -21,8 +47,12 @@ import io
 import os
 import random
 import resource
+import shutil
+import signal
+import socket
 import subprocess
 import sys
+import tempfile
 import time
 from decimal import Decimal
 from pathlib import Path
@@ -161,6 +191,23 @@ def bench_writers(app) -> None:
         folder.rmdir()
 
 
+def process_tree(roots: set[int]) -> set[int]:
+    """The given processes and all their descendants, from /proc."""
+    parents = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                parents[int(entry)] = int(Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                pass
+    tree, grew = set(roots), True
+    while grew:
+        added = {pid for pid, ppid in parents.items() if ppid in tree and pid not in tree}
+        tree |= added
+        grew = bool(added)
+    return tree
+
+
 class PeakRss:
     """The largest resident set of any process under the given ones, sampled in a thread."""
 
@@ -171,24 +218,9 @@ class PeakRss:
         self._thread = threading.Thread(target=self._run, daemon=True)
         self._thread.start()
 
-    def _tree(self) -> set[int]:
-        parents = {}
-        for entry in os.listdir("/proc"):
-            if entry.isdigit():
-                try:
-                    parents[int(entry)] = int(Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()[1])
-                except (OSError, IndexError, ValueError):
-                    pass
-        tree, grew = set(self.roots), True
-        while grew:
-            added = {pid for pid, ppid in parents.items() if ppid in tree and pid not in tree}
-            tree |= added
-            grew = bool(added)
-        return tree
-
     def _run(self) -> None:
         while not self._stop.is_set():
-            for pid in self._tree():
+            for pid in process_tree(self.roots):
                 try:
                     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
                         if line.startswith("VmRSS:"):
@@ -203,44 +235,179 @@ class PeakRss:
         return self.peak_kb
 
 
-def run_send(app, workers: int) -> None:
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time a live process has used itself so far (/proc/<pid>/stat), 0 if gone."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")   # utime, stime
+
+
+class Workers:
+    """N ``flask worker <SEND_QUEUE>`` processes (no ``--burst``): standing by until stopped."""
+
+    def __init__(self, count: int):
+        env = dict(os.environ, BACKOFFICE_ENV="development")
+        self.logs = [tempfile.TemporaryFile() for _ in range(count)]
+        self.procs = [subprocess.Popen([sys.executable, "-m", "flask", "--app", "wsgi.py", "worker",
+                                        os.environ["SEND_QUEUE"]],
+                                       cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=log)
+                      for log in self.logs]
+        self.pids = {p.pid for p in self.procs}
+
+    def wait_idle(self, connection, timeout: float = 180.0) -> None:
+        """Until every worker is registered on the queue and idle (blocked waiting for a job)."""
+        from rq import Queue, Worker
+
+        queue = Queue(os.environ["SEND_QUEUE"], connection=connection)
+        host = socket.gethostname()
+        deadline = time.monotonic() + timeout
+        while True:
+            dead = [p for p in self.procs if p.poll() is not None]
+            if dead:
+                raise RuntimeError(f"{len(dead)} worker(s) exited during start-up (exit code "
+                                   f"{', '.join(str(p.returncode) for p in dead)})")
+            # Only ours: a worker killed earlier stays registered until its key expires.
+            idle = [w for w in Worker.all(connection=connection, queue=queue)
+                    if w.pid in self.pids and w.hostname == host and w.get_state() == "idle"]
+            if len(idle) == len(self.procs):
+                return
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"only {len(idle)} of {len(self.procs)} worker(s) registered and idle on "
+                                   f"queue {queue.name!r} after {timeout:.0f} s")
+            time.sleep(0.05)
+
+    def alive(self) -> bool:
+        return any(p.poll() is None for p in self.procs)
+
+    def stop(self, grace: float = 30.0) -> None:
+        """SIGTERM (RQ's warm shutdown: a job under way is finished first), SIGKILL after ``grace`` s."""
+        for p in self.procs:
+            if p.poll() is None:
+                p.send_signal(signal.SIGTERM)
+        deadline = time.monotonic() + grace
+        for p in self.procs:
+            try:
+                p.wait(timeout=max(0.0, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                print(f"  worker {p.pid} still running {grace:.0f} s after SIGTERM: killed (SIGKILL), with its"
+                      f" work horse if any")
+                for pid in process_tree({p.pid}) - {p.pid}:
+                    try:
+                        os.kill(pid, signal.SIGKILL)
+                    except ProcessLookupError:
+                        pass
+                p.kill()
+                p.wait()
+
+    def errors(self, all_of_them: bool) -> list[str]:
+        """The end of each worker's stderr that failed or logged a traceback (every one if ``all_of_them``)."""
+        out = []
+        for p, log in zip(self.procs, self.logs):
+            log.seek(0)
+            text = log.read().decode(errors="replace")
+            log.close()
+            if p.returncode or "Traceback" in text or (all_of_them and text.strip()):
+                tail = text if len(text) <= 3000 else "…" + text[-3000:].split("\n", 1)[-1]
+                out.append(f"  --- worker {p.pid} (exit code {p.returncode}), end of its stderr:\n" + tail.rstrip())
+        return out
+
+
+def clear_listing_cache() -> None:
+    """Remove the cache of rendered listings kept between sends, whether it exists or not."""
+    shutil.rmtree(Path(os.environ["FEED_FOLDER"]) / ".listings", ignore_errors=True)
+
+
+def change_stock(app, share: float, seed: int) -> int:
+    """A day of dealer work on ``share`` of the stock, in one set-based UPDATE: a random (``seed``) set
+    of vehicles gets its price lowered by 300 € (HT recomputed, price date today) and 100 km more.
+
+    Deliberately modifies the vehicle rows of the benchmark database; returns how many changed."""
+    from sqlalchemy import Integer, any_, bindparam, func, select, update
+    from sqlalchemy.dialects.postgresql import ARRAY
+
+    from backoffice.extensions import db
+    from models import Vehicle
+    from models.clock import utcnow
+
+    with app.app_context():
+        ids = db.session.execute(select(Vehicle.id).order_by(Vehicle.id)).scalars().all()
+        chosen = sorted(random.Random(seed).sample(ids, round(len(ids) * share)))
+        ttc = Vehicle.sale_price_ttc - 300
+        db.session.execute(
+            update(Vehicle)
+            .where(Vehicle.id == any_(bindparam("ids", chosen, type_=ARRAY(Integer))))   # one array parameter
+            .values(sale_price_ttc=ttc, sale_price_ht=func.round(ttc / (1 + Vehicle.vat_rate / 100), 2),
+                    price_changed_on=dt.date.today(), mileage=Vehicle.mileage + 100, updated_at=utcnow())
+            .execution_options(synchronize_session=False))
+        db.session.commit()
+    return len(chosen)
+
+
+def run_send(app, workers: int, label: str, timeout: float = 600.0) -> None:
+    """One send with ``workers`` workers standing by; prints one line of figures (see the module doc)."""
     from redis import Redis
+    from rq import Queue
 
     from backoffice.extensions import db
     from jobs.send import start_send
-    from models.send import SendRun, report_row_count
+    from models.send import RUNNING, SendRun, report_row_count
 
-    from rq import Queue
-
-    Queue(os.environ["SEND_QUEUE"], connection=Redis.from_url(os.environ["REDIS_URL"])).delete(delete_jobs=True)
+    connection = Redis.from_url(os.environ["REDIS_URL"])
+    Queue(os.environ["SEND_QUEUE"], connection=connection).delete(delete_jobs=True)
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     load = os.getloadavg()[0]
-    env = dict(os.environ, BACKOFFICE_ENV="development")
-    with app.app_context():
-        started = time.perf_counter()
-        run_id = start_send(kind="manual")
-        enqueued = time.perf_counter() - started
-        procs = [subprocess.Popen([sys.executable, "-m", "flask", "--app", "wsgi.py", "worker",
-                                   os.environ["SEND_QUEUE"], "--burst"],
-                                  cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-                 for _ in range(workers)]
-        sampler = PeakRss([p.pid for p in procs])
-        for p in procs:
-            _, err = p.communicate()
-            if p.returncode:
-                print(err.decode()[-2000:])
-        elapsed = time.perf_counter() - started
-        db.session.expire_all()
-        run = db.session.get(SendRun, run_id)
-        outcomes = report_row_count(db.session, run_id)   # SendOutcome (not sent) + SentListings rows
-        states = {m.status for m in run.media}
+    t = time.perf_counter()
+    pool = Workers(workers)
+    sampler = PeakRss(list(pool.pids))
+    status = None
+    problem = ""
+    try:
+        pool.wait_idle(connection)
+        startup = time.perf_counter() - t
+        startup_cpu = sum(cpu_seconds(pid) for pid in pool.pids)
+        with app.app_context():
+            started = time.perf_counter()
+            run_id = start_send(kind="manual")
+            enqueued = time.perf_counter() - started
+            while True:
+                db.session.expire_all()
+                run = db.session.get(SendRun, run_id)
+                finished = run.finished_at is not None or run.status != RUNNING
+                elapsed = time.perf_counter() - started
+                if finished:
+                    break
+                if not pool.alive():
+                    problem = "every worker exited before the run was finished"
+                    break
+                if elapsed > timeout:
+                    problem = f"the run was not finished after {timeout:.0f} s: gave up"
+                    break
+                db.session.rollback()   # no transaction left open between polls
+                time.sleep(0.05)
+            outcomes = report_row_count(db.session, run_id)   # SendOutcome (not sent) + SentListings rows
+            status, media = run.status, len(run.media)
+            states = {m.status for m in run.media}
+            db.session.rollback()
+    except RuntimeError as exc:
+        problem = str(exc)
+    finally:
+        pool.stop()
+        peak = sampler.stop() / 1024
+    for text in pool.errors(all_of_them=status != "done"):
+        print(text)
+    if status is None:
+        sys.exit(f"  {workers} worker(s), {label}: {problem}")
+    if problem:
+        print(f"  {workers} worker(s), {label}: {problem}")
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-    peak = sampler.stop() / 1024
-    print(f"  {workers} worker(s): wall {elapsed:.1f} s for {len(run.media)} media (enqueue {enqueued:.1f} s, "
-          f"load average {load:.1f} on {os.cpu_count()} cores), workers' CPU {cpu:.1f} s "
-          f"(≈ {cpu / workers:.1f} s each; PostgreSQL's share not counted), run {run.status}, media "
-          f"{sorted(states)}, {outcomes:,} report rows; peak RSS of a worker process {peak:.0f} MB")
+    print(f"  {workers} worker(s), {label}: wall {elapsed:.1f} s for {media} media (enqueue {enqueued:.1f} s;"
+          f" workers standing by after {startup:.1f} s of start-up, not counted; load average {load:.1f} on"
+          f" {os.cpu_count()} cores), workers' CPU {cpu:.1f} s including their start-up ({startup_cpu:.1f} s)"
+          f" (≈ {cpu / workers:.1f} s each; PostgreSQL's share not counted), run {status}, media"
+          f" {sorted(states)}, {outcomes:,} report rows; peak RSS of a worker process {peak:.0f} MB")
 
 
 def main() -> None:
@@ -250,6 +417,8 @@ def main() -> None:
     parser.add_argument("--workers", type=int, nargs="*", default=[2, 1])
     parser.add_argument("--rebuild", action="store_true")
     parser.add_argument("--skip-writers", action="store_true")
+    parser.add_argument("--changed-share", type=float, default=0.05,
+                        help="share of the vehicles changed before the next-night send (default 0.05)")
     args = parser.parse_args()
     if "postgresql" not in os.environ.get("DATABASE_URL", ""):
         sys.exit("set DATABASE_URL to a PostgreSQL database of your own (bench_h5)")
@@ -274,8 +443,14 @@ def main() -> None:
     print(f"send of {args.vehicles:,} vehicles × {args.media} media (PostgreSQL, RQ on Redis):")
     if not args.skip_writers:
         bench_writers(app)
-    for workers in args.workers:
-        run_send(app, workers)
+    if not 0 <= args.changed_share <= 1:
+        sys.exit("--changed-share is a share of the stock, between 0 and 1")
+    share = f"{args.changed_share * 100:g} %"
+    for night, workers in enumerate(args.workers):
+        clear_listing_cache()
+        run_send(app, workers, "first send (cold cache)")
+        changed = change_stock(app, args.changed_share, seed=1000 + night)
+        run_send(app, workers, f"next night ({share} of the stock changed: {changed:,} vehicles)")
 
 
 if __name__ == "__main__":
