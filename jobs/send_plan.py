@@ -7,12 +7,16 @@ the run keeps, in ``FEED_FOLDER/.staging/run-<id>/``:
 - ``decisions-<medium>.pickle``: the engine's decision groups of each medium, from one load of the
   inputs and one ``decide`` over every medium of the run (all media decide on the same stock state),
   by the first job that finds nobody deciding;
+- ``fingerprints.pickle`` and ``sites.pickle``: the vehicles a medium of the run may publish, each
+  with a fingerprint of its feed row (computed by PostgreSQL) and its site, with the contact resolver;
 - ``store-<format>``: each format's listing store (``jobs.feeds.templates``). A job that finds
-  stores nobody renders yet loads and normalises the feed rows once and renders them one after the
-  other, so two workers starting a send split the formats between them;
-- ``sites.pickle``: each vehicle's site with the contact resolver, and ``details.pickle``: what a
-  listing with its own contact or link needs (make, status, reference, public link, site contact),
-  saved by the first job that loads the rows.
+  stores nobody renders yet renders them one after the other, so two workers starting a send split
+  the formats between them. A store copies from the format's previous store (kept in
+  ``FEED_FOLDER/.listings/``, see ``store_context``) every listing whose row has the same
+  fingerprint, and loads, normalises and renders only the others: on a night where 5 % of the stock
+  changed, 5 % of the listings are rendered;
+- ``details.pickle``: what a listing with its own contact or link needs (make, status, reference,
+  public link, site contact), loaded by the first job of a medium that needs it.
 
 Each file is written under a file lock, to a temporary name then renamed: a job killed while
 building leaves nothing half-written, and the next one builds it again. ``discard`` removes them
@@ -22,20 +26,30 @@ from __future__ import annotations
 
 import dataclasses
 import fcntl
+import hashlib
+import json
+import logging
 import os
 import pickle
 from contextlib import contextmanager
+from functools import lru_cache
 from pathlib import Path
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import Text, cast, func, select, tuple_
 
 from backoffice.extensions import db
 
 from .feeds import get_format, mandatory_fields_for
-from .feeds.templates import ListingStore, build_store
+from .feeds.templates import ListingStore, StoreError, build_store
 
-PLAN_FILES = ("decisions-*.pickle", "decisions.ready", "sites.pickle", "details.pickle", "store-*", "*.lock")
+log = logging.getLogger(__name__)
+
+PLAN_FILES = ("decisions-*.pickle", "decisions.ready", "fingerprints.pickle", "sites.pickle", "details.pickle",
+              "store-*", "*.lock")
+LISTINGS_CACHE = ".listings"   # under FEED_FOLDER: each format's last store, for the next run
+# Below this share of changed vehicles, their rows are fetched by id; above it, all rows are read.
+FETCH_BY_ID_SHARE = 0.2
 
 
 def run_folder(run_id: int) -> Path:
@@ -83,8 +97,8 @@ def _load(path: Path):
 class MediumPlan:
     """One medium's share of the run: its decision groups, and what its listings need."""
 
-    def __init__(self, folder: Path, groups, sites, resolver):
-        self.folder = folder
+    def __init__(self, run, folder: Path, groups, sites, resolver):
+        self.run, self.folder = run, folder
         self.groups = sorted(groups, key=lambda g: g.list_id)   # feed order: lists, then rank
         self.sites = sites            # vehicle id → site id
         self.resolver = resolver      # models.contact_resolution.ContactResolver
@@ -95,7 +109,9 @@ class MediumPlan:
         """vehicle id → (make, status, reference, public link, site contact as printed), loaded only when
         listings need them (a concession with its own contacts, a medium with its own listing links)."""
         if self._details is None:
-            self._details = _load(self.folder / "details.pickle")
+            path = self.folder / "details.pickle"
+            _ensure(path, lambda: _dump(_details(self.run), path))
+            self._details = _load(path)
         return self._details
 
 
@@ -103,37 +119,36 @@ def prepare(run) -> None:
     """Share the run's common work between the jobs that start together, without waiting on each other.
 
     This job decides every medium of the run if nobody does yet, then renders the listing store of
-    every format nobody has rendered or is rendering (loading and normalising the rows once for all
-    of them). Jobs wait for another's work only in ``listing_store`` and ``medium_plan``."""
+    every format nobody has rendered or is rendering. Jobs wait for another's work only in
+    ``listing_store`` and ``medium_plan``."""
     folder = run_folder(run.id)
     _ensure(folder / "decisions.ready", lambda: _prepare_decisions(run, folder), wait=False)
-    rows = None
+    rows = _Rows(run, folder)
     for fmt in _run_formats(run):
         path = folder / f"store-{fmt.key}"
         if path.exists():
             continue
         with _locked(path, wait=False) as held:
             if held and not path.exists():
-                rows = rows if rows is not None else _rows(run, folder)
-                build_store(fmt, rows, path)
+                _render_store(fmt, rows, path)
 
 
 def medium_plan(run, medium_id: int) -> MediumPlan:
     """The medium's plan (waiting for, or making, the run's decisions)."""
     folder = run_folder(run.id)
     _ensure(folder / "decisions.ready", lambda: _prepare_decisions(run, folder))
-    _ensure(folder / "sites.pickle", lambda: _rows(run, folder))
+    _ensure(folder / "sites.pickle", lambda: _load_candidates(run, folder))
     decisions = folder / f"decisions-{medium_id}.pickle"
     groups = _load(decisions) if decisions.exists() else []
     sites, resolver = _load(folder / "sites.pickle")
-    return MediumPlan(folder, groups, sites, resolver)
+    return MediumPlan(run, folder, groups, sites, resolver)
 
 
 def listing_store(run, fmt) -> ListingStore:
     """The format's listing store for this run (rendered by ``prepare``, or here if nobody did)."""
     folder = run_folder(run.id)
     path = folder / f"store-{fmt.key}"
-    _ensure(path, lambda: build_store(fmt, _rows(run, folder), path))
+    _ensure(path, lambda: _render_store(fmt, _Rows(run, folder), path))
     return ListingStore(path)
 
 
@@ -150,30 +165,192 @@ def _run_formats(run) -> list:
     return list({get_format(k).key: get_format(k) for k in keys}.values())
 
 
-def _rows(run, folder: Path) -> list[dict]:
-    """The feed rows of every vehicle a medium of the run may publish, normalised once for all formats
-    of this job; also saves each vehicle's site and listing facts for the media's jobs (same content
-    whoever saves them)."""
-    from models.publication import MediumConfig
-    from models.publication_inputs import load_contact_resolver
-    from models.send_decision import DEFAULT_PUBLISHED_STATUSES
-    from models.vehicle import Vehicle
+# Listing stores, rendered again only for the vehicles that changed ------------------------------------------
 
-    from .feeds.rows import feed_row, labels, vehicle_rows_stmt
+def store_context(fmt) -> bytes:
+    """What a format's listings depend on besides their vehicle's row: the feed code, our public
+    address, the signing key of links and photos, the labels, and how rows are fingerprinted. A store
+    is reused by the next run only with the same context (a deployment or a new address renders all)."""
+    from .feeds.rows import labels
+
+    facts = [_feed_code_version(), fmt.key, db.session.get_bind().dialect.name, public_base_url(),
+             current_app.config["SECRET_KEY"], json.dumps(labels(), sort_keys=True)]
+    return hashlib.sha256("\0".join(facts).encode()).digest()
+
+
+@lru_cache(maxsize=1)
+def _feed_code_version() -> str:
+    """A digest of the feed formats' code (jobs/feeds/*.py): a changed writer must not reuse listings."""
+    sha = hashlib.sha256()
+    for source in sorted((Path(__file__).parent / "feeds").glob("*.py")):
+        sha.update(source.name.encode() + b"\0" + source.read_bytes())
+    return sha.hexdigest()
+
+
+def _listings_cache(fmt) -> Path:
+    folder = Path(current_app.config["FEED_FOLDER"]) / LISTINGS_CACHE
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder / f"store-{fmt.key}"
+
+
+def _previous_store(fmt, context: bytes) -> ListingStore | None:
+    """The format's store of the last run, if it has the same context."""
+    try:
+        store = ListingStore(_listings_cache(fmt))
+    except FileNotFoundError:
+        return None
+    except (OSError, StoreError) as exc:   # damaged: render every listing, the new store replaces it
+        log.warning("listing store of %s not reused: %s", fmt.key, exc)
+        return None
+    return store if store.same_context(context) else None
+
+
+def _render_store(fmt, rows: "_Rows", path: Path) -> None:
+    """Render the run's store of ``fmt``, copying the unchanged listings from the previous store, then
+    keep it (a hard link, no copy) as the previous store of the next run."""
+    current = rows.fingerprints()
+    context = store_context(fmt)
+    previous = _previous_store(fmt, context)
+    reused = []
+    if previous is not None:
+        before = previous.fingerprint_of()
+        reused = [v for v, fingerprint in current.items() if before.get(v) == fingerprint]
+    changed = current.keys() - set(reused)
+    rendered, fingerprints = rows.load(changed)
+    build_store(fmt, rendered, path, context=context, fingerprints=fingerprints, previous=previous, reused=reused)
+    log.info("listing store %s: %d listings reused, %d rendered", fmt.key, len(reused), len(rendered))
+    kept = _listings_cache(fmt)
+    temp = kept.with_name(kept.name + f".{os.getpid()}.tmp")
+    try:
+        temp.unlink(missing_ok=True)
+        os.link(path, temp)
+        os.replace(temp, kept)
+    except OSError as exc:   # the send goes on; the next run renders every listing
+        temp.unlink(missing_ok=True)
+        log.warning("listing store of %s not kept for the next run: %s", fmt.key, exc)
+
+
+class _Rows:
+    """The feed rows of this job, loaded by vehicle id when a store needs them (once per job)."""
+
+    def __init__(self, run, folder: Path):
+        self.run, self.folder = run, folder
+        self.rows: dict[int, dict] = {}
+        self.prints: dict[int, bytes] = {}
+        self._candidates: dict[int, bytes] | None = None
+
+    def fingerprints(self) -> dict[int, bytes]:
+        """vehicle id → row fingerprint of every vehicle a medium of the run may publish."""
+        if self._candidates is None:
+            _ensure(self.folder / "sites.pickle", lambda: _load_candidates(self.run, self.folder))
+            self._candidates = _load(self.folder / "fingerprints.pickle")
+        return self._candidates
+
+    def load(self, vehicle_ids) -> tuple[list[dict], dict[int, bytes]]:
+        """The normalised rows of ``vehicle_ids`` and the fingerprints of what was loaded."""
+        missing = [v for v in vehicle_ids if v not in self.rows]
+        if missing:
+            self._fetch(missing)
+        wanted = [v for v in vehicle_ids if v in self.rows]   # a vehicle deleted meanwhile has no row
+        return [self.rows[v] for v in wanted], {v: self.prints[v] for v in wanted}
+
+    def _fetch(self, vehicle_ids: list[int]) -> None:
+        from models.vehicle import Vehicle
+
+        from .feeds.rows import ROW_COLUMNS, feed_row, labels
+
+        names, secret, base = labels(), current_app.config["SECRET_KEY"], public_base_url()
+        columns = [c.key for c in ROW_COLUMNS]
+        fingerprint = _fingerprint_column()
+        stmt = _candidates_stmt(self.run)
+        if fingerprint is not None:
+            stmt = stmt.add_columns(fingerprint)
+        total = len(self.fingerprints())
+        wanted = set(vehicle_ids)
+        if len(vehicle_ids) > FETCH_BY_ID_SHARE * total:
+            batches = [stmt]
+        else:
+            ordered = sorted(vehicle_ids)
+            batches = [stmt.where(Vehicle.id.in_(ordered[k:k + 1000])) for k in range(0, len(ordered), 1000)]
+        for batch in batches:
+            for raw in db.session.execute(batch):
+                vehicle_id = raw[0]
+                if vehicle_id not in wanted:
+                    continue
+                values = raw[:len(columns)]
+                self.prints[vehicle_id] = (bytes.fromhex(raw[-1]) if fingerprint is not None
+                                           else _python_fingerprint(values))
+                self.rows[vehicle_id] = feed_row(dict(zip(columns, values)), base, None, names, secret=secret)
+
+
+def _published_statuses(run) -> list[str]:
+    from models.publication import MediumConfig
+    from models.send_decision import DEFAULT_PUBLISHED_STATUSES
 
     statuses = {s for (value,) in db.session.execute(select(MediumConfig.published_statuses)
                                                      .where(MediumConfig.medium_id.in_(_run_media(run))))
                 for s in (value or DEFAULT_PUBLISHED_STATUSES)} or set(DEFAULT_PUBLISHED_STATUSES)
-    result = db.session.execute(vehicle_rows_stmt().where(Vehicle.status.in_(sorted(statuses))))
-    columns = list(result.keys())
-    names, secret, base = labels(), current_app.config["SECRET_KEY"], public_base_url()
-    rows = [feed_row(dict(zip(columns, raw)), base, None, names, secret=secret) for raw in result]
-    if not (folder / "sites.pickle").exists():
-        _dump({r["id"]: (r["make"], r["status"], f'{r["concession_code"]}-{r["entry_number"]}', r["url"],
-                         (r["contact_name"], r["contact_phone"], r["contact_email"])) for r in rows},
-              folder / "details.pickle")
-        _dump(({r["id"]: r["site_id"] for r in rows}, load_contact_resolver(db.session)), folder / "sites.pickle")
-    return rows
+    return sorted(statuses)
+
+
+def _candidates_stmt(run):
+    """The feed rows of every vehicle a medium of the run may publish (its status is published somewhere)."""
+    from models.vehicle import Vehicle
+
+    from .feeds.rows import vehicle_rows_stmt
+
+    return vehicle_rows_stmt().where(Vehicle.status.in_(_published_statuses(run)))
+
+
+def _fingerprint_column():
+    """A fingerprint of the whole feed row computed by PostgreSQL (md5 of its text), or None elsewhere."""
+    from .feeds.rows import ROW_COLUMNS
+
+    if db.session.get_bind().dialect.name != "postgresql":
+        return None
+    return func.md5(cast(tuple_(*ROW_COLUMNS), Text))
+
+
+def _python_fingerprint(values) -> bytes:
+    return hashlib.md5(repr(tuple(values)).encode(), usedforsecurity=False).digest()
+
+
+def _load_candidates(run, folder: Path) -> None:
+    """Save each candidate vehicle's row fingerprint, and its site with the contact resolver, for
+    the run's jobs (the same snapshot for all of them)."""
+    from models.publication_inputs import load_contact_resolver
+    from models.vehicle import Vehicle
+
+    fingerprint = _fingerprint_column()
+    stmt = _candidates_stmt(run)
+    prints, sites = {}, {}
+    if fingerprint is not None:
+        for vehicle_id, site_id, digest in db.session.execute(
+                stmt.with_only_columns(Vehicle.id, Vehicle.site_id, fingerprint)):
+            prints[vehicle_id], sites[vehicle_id] = bytes.fromhex(digest), site_id
+    else:
+        result = db.session.execute(stmt)
+        site = list(result.keys()).index("site_id")
+        for raw in result:
+            prints[raw[0]], sites[raw[0]] = _python_fingerprint(raw), raw[site]
+    _dump(prints, folder / "fingerprints.pickle")
+    _dump((sites, load_contact_resolver(db.session)), folder / "sites.pickle")
+
+
+def _details(run) -> dict[int, tuple]:
+    """vehicle id → (make, status, reference, public link, site contact) of every candidate vehicle."""
+    from models.organisation import Concession, Site
+    from models.vehicle import Vehicle, public_vehicle_token
+
+    from .feeds.rows import public_page
+
+    secret, base = current_app.config["SECRET_KEY"], public_base_url()
+    stmt = _candidates_stmt(run).with_only_columns(
+        Vehicle.id, Vehicle.make, Vehicle.status, Concession.code, Vehicle.entry_number, Site.manager_name,
+        Site.manager_phone, Site.manager_email)
+    return {vid: (make, status, f"{code}-{entry}", public_page(base, public_vehicle_token(secret, vid)),
+                  (name, phone, email))
+            for vid, make, status, code, entry, name, phone, email in db.session.execute(stmt)}
 
 
 def _prepare_decisions(run, folder: Path) -> None:

@@ -57,6 +57,11 @@ def _dealership(concession_name, site_name, site_address, site_postcode, site_ci
     return f'{concession_name or ""} – {site_name or ""}'.strip(" –"), address
 
 
+def public_page(base_url: str, key: str) -> str:
+    """Our public page of a vehicle (``key``: its ``public_vehicle_token``), its listing link by default."""
+    return f"{base_url.rstrip('/')}/vo/{key}"
+
+
 def _text(value) -> str | None:
     return None if value is None else str(value)
 
@@ -91,7 +96,7 @@ def feed_row(r: dict, base_url: str, contact: tuple | None = None, names: dict |
         "dealership_address": address,
         "country": "FR",
         # The listing link: the medium's base + our reference when it has one, else our public page.
-        "url": f"{listing_base}{r.get('concession_code')}-{r['entry_number']}" if listing_base else f"{base}/vo/{key}",
+        "url": f"{listing_base}{r.get('concession_code')}-{r['entry_number']}" if listing_base else public_page(base, key),
         "images": [f"{base}/photos/{key}/{i}.jpg" for i in range(1, (r.get("photo_count") or 0) + 1)],
         "gearbox_label": names["gearbox"].get(r.get("gearbox"), ""),
         "energy_label": names["energy"].get(r.get("energy"), ""),

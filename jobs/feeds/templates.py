@@ -2,10 +2,15 @@
 
 Fifty media in six formats would render every vehicle fifty times; a vehicle's listing differs
 between media of one format only by its slots (customer code, link, contact). So the first medium
-of a format in a run renders every candidate vehicle's parts once into a *listing store* (a file:
-the encoded parts of each vehicle, separated by NUL bytes, and an index), and each medium's job
+of a format in a run renders every candidate vehicle's parts once into a *listing store* (one file:
+the encoded parts of each vehicle, separated by NUL bytes, then an index), and each medium's job
 maps the store and writes its feed by joining the parts of its sent vehicles with its own slot
 values. Output is byte for byte what ``FeedFormat.write`` gives for the same rows.
+
+A listing depends only on its vehicle's row and on the store's *context* (the format's code, our
+public address, the signing key, the labels): the store keeps a fingerprint of each vehicle's row,
+and the next night's store copies the listings whose row did not change from the previous store of
+the same context instead of rendering them again (``build_store``'s ``previous`` and ``reused``).
 """
 from __future__ import annotations
 
@@ -14,78 +19,123 @@ import os
 from array import array
 from itertools import chain
 from pathlib import Path
-from typing import Iterable
+from typing import Iterable, Mapping
 
 from . import FeedFormat
 
 _SEP = b"\0"   # never inside a rendered part (jobs.feeds.base: values lose their NUL characters)
+_MAGIC = b"VOSTORE2"
+_NO_FINGERPRINT = bytes(16)
+_TRAILER = 8 + 8 + 8   # count, index offset, magic
 
 
-def build_store(fmt: FeedFormat, rows: Iterable[dict], path: Path) -> int:
-    """Render every row's listing into ``path`` (+ ``.index``), atomically; returns the count.
+class StoreError(ValueError):
+    """A file that is not a complete listing store (the send then renders every listing again)."""
+
+
+def build_store(fmt: FeedFormat, rows: Iterable[dict], path: Path, *, context: bytes = b"",
+                fingerprints: Mapping[int, bytes] | None = None, previous: "ListingStore | None" = None,
+                reused: Iterable[int] = ()) -> int:
+    """Render every row's listing into ``path``, atomically; returns the listings stored.
 
     Each vehicle is stored twice: its parts around every slot, and whole with its own link and its
-    site's contact (the common case), where only the customer code is left as a NUL byte."""
+    site's contact (the common case), where only the customer code is left as a NUL byte.
+    ``fingerprints`` (vehicle id → 16 bytes) say what row each rendered listing comes from. The
+    ``reused`` vehicles are copied from ``previous``, a store of the same ``context`` where they have
+    the fingerprint of their current row, instead of being rendered."""
     from . import slot_value
 
+    if len(context) > 32:
+        raise ValueError("a store context is at most 32 bytes")
     encoding, errors, listing, slots = fmt.encoding, fmt.errors, fmt.listing, fmt.slots
-    ids, offsets, whole_offsets = array("q"), array("q", [0]), array("q", [0])
+    fingerprint = (fingerprints or {}).get
+    ids, starts, prints = array("q"), array("q", [0]), []
     temp = path.with_name(path.name + f".{os.getpid()}.tmp")
-    whole_temp = path.with_name(path.name + f".whole.{os.getpid()}.tmp")
-    position = whole_position = 0
-    pending, whole_pending = [], []
-    with open(temp, "wb") as fh, open(whole_temp, "wb") as whole_fh:
-        for row in rows:
-            parts = listing(row)
-            data = "\0".join(parts).encode(encoding, errors)
-            values = ["\0" if s.kind == "customer_code" else s.render(slot_value(s.kind, row)) for s in slots]
-            whole = ("".join(chain.from_iterable(zip(parts, values))) + parts[-1]).encode(encoding, errors)
-            pending.append(data)
-            whole_pending.append(whole)
-            position += len(data)
-            whole_position += len(whole)
-            ids.append(row["id"])
-            offsets.append(position)
-            whole_offsets.append(whole_position)
-            if len(pending) >= 1024:
-                fh.write(b"".join(pending))
-                whole_fh.write(b"".join(whole_pending))
-                pending.clear()
-                whole_pending.clear()
-        fh.write(b"".join(pending))
-        whole_fh.write(b"".join(whole_pending))
-    index = path.with_name(path.name + ".index")
-    index_temp = index.with_name(index.name + f".{os.getpid()}.tmp")
-    with open(index_temp, "wb") as fh:
-        fh.write(len(ids).to_bytes(8, "little"))
-        fh.write(ids.tobytes())
-        fh.write(offsets.tobytes())
-        fh.write(whole_offsets.tobytes())
-    os.replace(index_temp, index)
-    os.replace(whole_temp, path.with_name(path.name + ".whole"))
-    os.replace(temp, path)   # the store exists only once complete (its other files are already there)
+    position = 0
+    pending: list[bytes] = []
+    try:
+        with open(temp, "wb") as fh:
+            if previous is not None:
+                old_starts, old_blob, old_position = previous.starts, previous.blob, previous.position
+                old_prints = previous.fingerprints
+                for vehicle_id in reused:
+                    i = old_position[vehicle_id]
+                    a, b, c = old_starts[2 * i], old_starts[2 * i + 1], old_starts[2 * i + 2]
+                    pending.append(old_blob[a:c])
+                    ids.append(vehicle_id)
+                    starts.append(position + b - a)
+                    position += c - a
+                    starts.append(position)
+                    prints.append(old_prints[16 * i:16 * i + 16])
+                    if len(pending) >= 1024:
+                        fh.write(b"".join(pending))
+                        pending.clear()
+            for row in rows:
+                parts = listing(row)
+                data = "\0".join(parts).encode(encoding, errors)
+                values = ["\0" if s.kind == "customer_code" else s.render(slot_value(s.kind, row)) for s in slots]
+                whole = ("".join(chain.from_iterable(zip(parts, values))) + parts[-1]).encode(encoding, errors)
+                pending.append(data)
+                pending.append(whole)
+                ids.append(row["id"])
+                position += len(data)
+                starts.append(position)
+                position += len(whole)
+                starts.append(position)
+                prints.append(fingerprint(row["id"], _NO_FINGERPRINT))
+                if len(pending) >= 2048:
+                    fh.write(b"".join(pending))
+                    pending.clear()
+            fh.write(b"".join(pending))
+            # The index goes after the listings: ids, starts, fingerprints, context, then its place.
+            fh.write(ids.tobytes())
+            fh.write(starts.tobytes())
+            fh.write(b"".join(prints))
+            fh.write(context.ljust(32, b"\0"))
+            fh.write(len(ids).to_bytes(8, "little") + position.to_bytes(8, "little") + _MAGIC)
+        os.replace(temp, path)   # the store exists only once complete
+    except BaseException:
+        temp.unlink(missing_ok=True)
+        raise
     return len(ids)
 
 
-def _map(path: Path):
-    with open(path, "rb") as fh:
-        size = os.fstat(fh.fileno()).st_size
-        return mmap.mmap(fh.fileno(), 0, prot=mmap.PROT_READ) if size else b""
-
-
 class ListingStore:
-    """A built store, mapped read-only: ``position`` maps a vehicle id to its index in both blobs."""
+    """A built store, mapped read-only. ``position`` maps a vehicle id to its index ``i``: its parts
+    are ``blob[starts[2i]:starts[2i+1]]``, its whole listing ``blob[starts[2i+1]:starts[2i+2]]``."""
 
     def __init__(self, path: Path):
-        raw = Path(str(path) + ".index").read_bytes()
-        count = int.from_bytes(raw[:8], "little")
-        ids, self.offsets, self.whole_offsets = array("q"), array("q"), array("q")
-        ids.frombytes(raw[8:8 + 8 * count])
-        self.offsets.frombytes(raw[8 + 8 * count:16 + 16 * count])
-        self.whole_offsets.frombytes(raw[16 + 16 * count:])
+        with open(path, "rb") as fh:
+            size = os.fstat(fh.fileno()).st_size
+            if size < _TRAILER + 32 + 8:
+                raise StoreError(f"{path}: not a listing store")
+            self.blob = mmap.mmap(fh.fileno(), 0, prot=mmap.PROT_READ)
+        blob = self.blob
+        count = int.from_bytes(blob[size - 24:size - 16], "little")
+        data_end = int.from_bytes(blob[size - 16:size - 8], "little")
+        if blob[size - 8:] != _MAGIC or data_end + 8 * count + 8 * (2 * count + 1) + 16 * count + 32 + _TRAILER != size:
+            raise StoreError(f"{path}: not a complete listing store")
+        at = data_end
+        ids = array("q", blob[at:at + 8 * count])
+        at += 8 * count
+        self.starts = array("q", blob[at:at + 8 * (2 * count + 1)])
+        at += 8 * (2 * count + 1)
+        self.fingerprints = blob[at:at + 16 * count]
+        at += 16 * count
+        self.context = blob[at:at + 32]
+        self.ids = ids
         self.position = dict(zip(ids, range(count)))
-        self.blob = _map(path)
-        self.whole = _map(path.with_name(path.name + ".whole"))
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def fingerprint_of(self) -> dict[int, bytes]:
+        """vehicle id → the fingerprint of the row its listing was rendered from."""
+        prints = self.fingerprints
+        return dict(zip(self.ids, [prints[k:k + 16] for k in range(0, 16 * len(self.ids), 16)]))
+
+    def same_context(self, context: bytes) -> bool:
+        return self.context == context.ljust(32, b"\0")
 
 
 def write_feed(fmt: FeedFormat, medium, store: ListingStore, lists: Iterable[tuple], out) -> int:
@@ -101,13 +151,14 @@ def write_feed(fmt: FeedFormat, medium, store: ListingStore, lists: Iterable[tup
     slots = [(kinds[s.kind], s.render, {} if s.kind != "url" else None) for s in fmt.slots]
     code_slot = next((s.render for s in fmt.slots if s.kind == "customer_code"), None)
     out.write(fmt.header(medium).encode(encoding, errors))
-    position, offsets, blob = store.position, store.offsets, store.blob
-    whole, whole_offsets = store.whole, store.whole_offsets
+    position, blob = store.position, store.blob
+    starts = store.starts
+    part_starts, whole_starts, whole_ends = starts[0::2], starts[1::2], starts[2::2]
     count = 0
     for customer_code, vehicle_ids, own in lists:
         count += len(vehicle_ids)
         if own is None:
-            data = b"".join([whole[whole_offsets[i]:whole_offsets[i + 1]]
+            data = b"".join([blob[whole_starts[i]:whole_ends[i]]
                              for i in map(position.__getitem__, vehicle_ids)])
             if code_slot is not None:
                 data = data.replace(_SEP, code_slot(customer_code).encode(encoding, errors))
@@ -117,7 +168,7 @@ def write_feed(fmt: FeedFormat, medium, store: ListingStore, lists: Iterable[tup
         append = pending.append
         for vehicle_id, (link, contact) in zip(vehicle_ids, own):
             i = position[vehicle_id]
-            parts = blob[offsets[i]:offsets[i + 1]].split(_SEP)
+            parts = blob[part_starts[i]:whole_starts[i]].split(_SEP)
             values = (customer_code, link, contact)
             append(parts[0])
             for n, (kind, render, cache) in enumerate(slots, 1):

@@ -134,3 +134,39 @@ def test_the_send_writer_fills_stored_listings_into_the_same_bytes_as_the_format
     assert (count, stored.getvalue()) == direct
     assert (b"06 01 02 03 04" in stored.getvalue()) == (key != "google_vehicle_listings")   # Google has no contact
     assert len(parse_feed(key, stored.getvalue())) == 3
+
+
+@pytest.mark.parametrize("key", list(FORMATS))
+def test_a_store_built_on_the_previous_one_gives_the_bytes_of_a_store_rendered_whole(key, tmp_path):
+    # The next night copies the unchanged listings from the previous store and renders the others:
+    # its feed must be exactly the one a store rendered from scratch gives.
+    from jobs.feeds.templates import ListingStore, build_store, write_feed
+
+    night1 = [row(), row(id=8, entry_number="2030", make="Citroën & Fils"), row(id=9, entry_number="2031")]
+    night2 = [row(), row(id=8, entry_number="2030", make="Citroën & Fils", sale_price_ttc=Decimal("8990")),
+              row(id=10, entry_number="2032", description="Nouvelle <annonce>")]
+    fmt = get_format(key)
+    build_store(fmt, night1, tmp_path / "night1", context=b"ctx", fingerprints={7: b"a" * 16, 8: b"b" * 16})
+    previous = ListingStore(tmp_path / "night1")
+    assert previous.same_context(b"ctx") and not previous.same_context(b"other")
+    build_store(fmt, night2[1:], tmp_path / "night2", context=b"ctx", previous=previous, reused=[7],
+                fingerprints={8: b"c" * 16, 10: b"d" * 16})
+    build_store(fmt, night2, tmp_path / "whole")
+
+    def feed(name):
+        out = io.BytesIO()
+        write_feed(fmt, FakeMedium(), ListingStore(tmp_path / name), [("bm11c1", [7, 8, 10], None)], out)
+        return out.getvalue()
+    assert feed("night2") == feed("whole") == write(key, night2)[1]
+    assert b"8990" in feed("night2") or b"8 990" in feed("night2")
+    assert ListingStore(tmp_path / "night2").fingerprint_of() == {7: b"a" * 16, 8: b"c" * 16, 10: b"d" * 16}
+
+
+def test_a_damaged_store_is_refused_not_read(tmp_path):
+    from jobs.feeds.templates import ListingStore, StoreError, build_store
+
+    build_store(get_format("generic_csv"), [row()], tmp_path / "store")
+    data = (tmp_path / "store").read_bytes()
+    (tmp_path / "store").write_bytes(data[:-5])     # cut short, as by a full disk
+    with pytest.raises(StoreError):
+        ListingStore(tmp_path / "store")

@@ -52,6 +52,71 @@ def test_a_send_writes_each_feed_and_a_report_matching_the_engine(network, facto
     assert a.id and b.id
 
 
+@pytest.fixture
+def rendered_listings(monkeypatch):
+    """The entry numbers whose generic CSV listing is rendered (not copied from the previous store)."""
+    import dataclasses
+
+    from jobs import feeds
+
+    fmt, seen = feeds.get_format("generic_csv"), []
+
+    def listing(row):
+        seen.append(row["entry_number"])
+        return fmt.listing(row)
+    monkeypatch.setitem(feeds.FORMATS, "generic_csv", dataclasses.replace(fmt, listing=listing))
+    return seen
+
+
+def test_the_next_send_renders_again_only_the_listings_whose_vehicle_changed(network, factories, publication,
+                                                                              feed_folder, rendered_listings):
+    from decimal import Decimal
+
+    changed = factories.vehicle(network.gap, entry_number="2029", photo_count=1)
+    factories.vehicle(network.gap, entry_number="2030", photo_count=1)
+    medium = publication.medium("EDEN", "generic_csv", [network.nord])
+    start_send()
+    assert sorted(rendered_listings) == ["2029", "2030"]
+    first = {x["reference"]: x["price"] for x in parse_feed("generic_csv", feed_file(feed_folder, medium,
+                                                                                      "csv").read_bytes())}
+    rendered_listings.clear()
+    changed.sale_price_ttc = Decimal("8990.00")
+    db.session.commit()
+
+    start_send()
+
+    assert rendered_listings == ["2029"]
+    second = {x["reference"]: x["price"] for x in parse_feed("generic_csv", feed_file(feed_folder, medium,
+                                                                                       "csv").read_bytes())}
+    assert second == {**first, "2029": "8990.00"} and first["2029"] != "8990.00"
+
+
+def test_a_new_public_address_or_a_damaged_store_renders_every_listing_again(app, network, factories, publication,
+                                                                          feed_folder, rendered_listings,
+                                                                          monkeypatch):
+    factories.vehicle(network.gap, entry_number="2029", photo_count=1)
+    factories.vehicle(network.gap, entry_number="2030", photo_count=1)
+    medium = publication.medium("EDEN", "generic_csv", [network.nord])
+    start_send()
+    rendered_listings.clear()
+    monkeypatch.setitem(app.config, "FEED_PUBLIC_BASE_URL", "https://occasions.example.com")
+
+    start_send()
+
+    assert sorted(rendered_listings) == ["2029", "2030"]
+    listings = parse_feed("generic_csv", feed_file(feed_folder, medium, "csv").read_bytes())
+    assert all(x["url"].startswith("https://occasions.example.com/vo/") for x in listings)
+    rendered_listings.clear()
+    kept = feed_folder / ".listings" / "store-generic_csv"
+    kept.write_bytes(kept.read_bytes()[:-3])      # cut short
+
+    run_id = start_send()
+
+    assert db.session.get(SendRun, run_id).status == DONE
+    assert sorted(rendered_listings) == ["2029", "2030"]
+    assert parse_feed("generic_csv", feed_file(feed_folder, medium, "csv").read_bytes()) == listings
+
+
 def test_a_vehicle_a_portal_would_reject_is_filtered_with_the_reason_not_sent(network, factories, publication,
                                                                                 feed_folder):
     ok = factories.vehicle(network.gap, entry_number="1", photo_count=3)
