@@ -28,6 +28,7 @@ import logging
 import os
 import time
 import uuid
+from operator import itemgetter
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -367,20 +368,25 @@ def _medium_listings(medium, plan, store):
     managers: dict[int, tuple | None] = {}
 
     def manager(site_id):
-        if site_id not in managers:
-            c = site_managers.get(site_id)
-            managers[site_id] = (c.name, c.phone or c.mobile, c.email) if c is not None else None
-        return managers[site_id]
+        c = site_managers.get(site_id)
+        return (c.name, c.phone or c.mobile, c.email) if c is not None else None
 
     lists, sent, stored = [], {}, store.position
     for g in plan.groups:
         # Ranks count every sent vehicle of the list; one without a feed row (no site) is left out.
-        ranked = [(rank, v) for rank, v in enumerate(g.sent, 1) if v in stored]
-        ids = [v for _, v in ranked]
+        if all(map(stored.__contains__, g.sent)):
+            ids, ranks = list(g.sent), list(range(1, len(g.sent) + 1))
+        else:
+            ranked = [(rank, v) for rank, v in enumerate(g.sent, 1) if v in stored]
+            ids, ranks = [v for _, v in ranked], [rank for rank, _ in ranked]
         if not ids:
             continue
         if listing_base is None and not plan.resolver.by_concession.get(g.concession_id):
-            contacts = [manager(sites[v]) for v in ids]
+            # Every listing has its site's manager: gathered by itemgetter (C), not a loop per vehicle.
+            site_ids = _gather(sites, ids)
+            for site_id in set(site_ids).difference(managers):
+                managers[site_id] = manager(site_id)
+            contacts = _gather(managers, site_ids)
             lists.append((g.customer_code, ids, None))
         else:
             details, contacts, own = plan.details, [], []
@@ -394,9 +400,16 @@ def _medium_listings(medium, plan, store):
         columns = sent.setdefault(g.concession_id, ([], [], [], []))
         columns[0].extend(ids)
         columns[1].extend([g.list_id] * len(ids))
-        columns[2].extend(rank for rank, _ in ranked)
+        columns[2].extend(ranks)
         columns[3].extend(contacts)
     return lists, sent
+
+
+def _gather(mapping: dict, keys: list) -> list:
+    """``[mapping[k] for k in keys]`` at C speed."""
+    if len(keys) == 1:
+        return [mapping[keys[0]]]
+    return list(itemgetter(*keys)(mapping))
 
 
 def previous_listing_count(medium_id: int, run_id: int) -> int | None:

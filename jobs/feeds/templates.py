@@ -154,12 +154,15 @@ def write_feed(fmt: FeedFormat, medium, store: ListingStore, lists: Iterable[tup
     position, blob = store.position, store.blob
     starts = store.starts
     part_starts, whole_starts, whole_ends = starts[0::2], starts[1::2], starts[2::2]
+    view = memoryview(blob)
     count = 0
     for customer_code, vehicle_ids, own in lists:
         count += len(vehicle_ids)
         if own is None:
-            data = b"".join([blob[whole_starts[i]:whole_ends[i]]
-                             for i in map(position.__getitem__, vehicle_ids)])
+            # Slices of a memoryview, joined: one copy of each listing (mmap slices would copy twice).
+            at = list(map(position.__getitem__, vehicle_ids))
+            data = b"".join(map(view.__getitem__, map(slice, map(whole_starts.__getitem__, at),
+                                                      map(whole_ends.__getitem__, at))))
             if code_slot is not None:
                 data = data.replace(_SEP, code_slot(customer_code).encode(encoding, errors))
             out.write(data)
