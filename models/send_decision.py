@@ -452,6 +452,7 @@ def decide(inputs: DecisionInputs) -> DecisionSet:
     custom_reasons: dict[tuple, tuple[str, ...]] = {}
     positions: dict[str, tuple] = {}
     by_id = None
+    sorted_rests: dict[tuple, list[int]] = {}   # never mutated once stored: groups only read or copy them
     groups: list[Group] = []
 
     for (concession_id, medium_id), subs in subs_by_config.items():
@@ -527,7 +528,13 @@ def decide(inputs: DecisionInputs) -> DecisionSet:
                 rest = list(filter(selected.__contains__, rest))
 
             prioritised.sort(key=sort_key)
-            rest.sort(key=sort_key)
+            # The same candidates in the same ordering recur on every medium of a concession: sorted once.
+            memo_key = (config.ordering, tuple(rest))
+            ordered_rest = sorted_rests.get(memo_key)
+            if ordered_rest is None:
+                rest.sort(key=sort_key)
+                ordered_rest = sorted_rests[memo_key] = rest
+            rest = ordered_rest
             group.prioritised = set(prioritised)
             ordered_lists.append((group, sub, prioritised, rest))
 
