@@ -38,7 +38,7 @@ from sqlalchemy import delete, select, update
 from backoffice.extensions import db
 from models.clock import utcnow
 from models.send import (DONE, FAILED, FILTERED_OUTCOMES, FINAL_MEDIUM_STATES, HELD, PENDING, PUBLISHING,
-                         RUNNING, SKIPPED, PublishedFeed, SendMedium, SendOutcome, SendRun, SentListings,
+                         RUNNING, SKIPPED, NotSentListings, PublishedFeed, SendMedium, SendRun, SentListings,
                          run_status, shrink_hold_reason, write_report_rows)
 
 from .delivery import HashingWriter, file_checksum, fsync_in_background, post_feed, publish_to_folder
@@ -99,7 +99,7 @@ def nightly_send() -> int:
 
 
 def purge_old_reports(days: int | None = None) -> int:
-    """Delete the vehicle lists (``SendOutcome`` and ``SentListings`` rows) of bilans older than
+    """Delete the vehicle lists (``NotSentListings`` and ``SentListings`` rows) of bilans older than
     ``SEND_REPORT_RETENTION_DAYS`` (default 62); returns the number of rows deleted.
 
     The history keeps every run's per-medium figures forever, the vehicle lists of the last two months."""
@@ -108,7 +108,7 @@ def purge_old_reports(days: int | None = None) -> int:
                                              or DEFAULT_REPORT_RETENTION_DAYS)
     cutoff = utcnow() - dt.timedelta(days=days)
     old = select(SendRun.id).where(SendRun.started_at < cutoff, SendRun.finished_at.isnot(None))
-    count = db.session.execute(delete(SendOutcome).where(SendOutcome.run_id.in_(old))).rowcount
+    count = db.session.execute(delete(NotSentListings).where(NotSentListings.run_id.in_(old))).rowcount
     count += db.session.execute(delete(SentListings).where(SentListings.run_id.in_(old))).rowcount
     db.session.commit()
     return count

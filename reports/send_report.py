@@ -214,8 +214,9 @@ def load_send_report(run_id: int, concession_id: int | None = None) -> SendRepor
     The figures are the send pages' (views.sends.media_table): the medium's counters for the network,
     ``models.send.medium_counts`` within the concession. Vehicles are listed as the pages list them: one
     line per recorded outcome (vehicle × publication list), by rank then N° VO. Two queries for the figures,
-    one for the filtered vehicles, one for the sent listings (``SentListings`` rows, decoded) and one for
-    their vehicles' columns (per 10,000 vehicles), whatever the number of media.
+    one for the filtered vehicles (``NotSentListings`` rows, decoded), one for the sent listings
+    (``SentListings`` rows, decoded) and one for both lists' vehicle columns (per 10,000 vehicles), whatever
+    the number of media.
     """
     from flask_babel import gettext as _
     from sqlalchemy import select
@@ -223,8 +224,8 @@ def load_send_report(run_id: int, concession_id: int | None = None) -> SendRepor
     from backoffice.extensions import db
     from models.organisation import Concession, Filiale
     from models.scope import Scope
-    from models.send import (FILTERED_OUTCOMES, SendMedium, SendOutcome, SendRun, medium_counts, report_vehicles,
-                             sent_listings)
+    from models.send import (FILTERED_OUTCOMES, SendMedium, SendRun, medium_counts, not_sent_listings,
+                             report_vehicles, sent_listings)
     from models.vehicle import Vehicle
 
     run = db.session.get(SendRun, run_id)
@@ -245,29 +246,29 @@ def load_send_report(run_id: int, concession_id: int | None = None) -> SendRepor
     outcome_labels = {"filtered_media": _("Filtré (média)"), "filtered_custom": _("Filtré (perso)")}
     vehicle_cols = (Vehicle.entry_number, Vehicle.status, Vehicle.make, Vehicle.model, Vehicle.family,
                     Vehicle.version, Vehicle.colour, Vehicle.sale_price_ttc, Vehicle.mileage, Vehicle.photo_count)
-    order = (SendOutcome.send_medium_id, SendOutcome.rank.is_(None), SendOutcome.rank, Vehicle.entry_number,
-             SendOutcome.id)
-    stmt = (select(SendOutcome.send_medium_id, SendOutcome.vehicle_id, SendOutcome.outcome, SendOutcome.reasons,
-                   *vehicle_cols)
-            .join(Vehicle, Vehicle.id == SendOutcome.vehicle_id)
-            .where(SendOutcome.run_id == run_id, SendOutcome.outcome.in_(FILTERED_OUTCOMES)).order_by(*order))
-    filtered_rows: dict[int, list] = {}
-    for r in db.session.execute(scope.filter(stmt, SendOutcome)):
-        filtered_rows.setdefault(r.send_medium_id, []).append(r)
+    filtered_listings = not_sent_listings(db.session, scope, run_id=run_id, outcomes=FILTERED_OUTCOMES)
     listings = sent_listings(db.session, scope, run_id=run_id)
+    vehicles = report_vehicles(db.session, [x.vehicle_id for group in (filtered_listings, listings)
+                                            for rows in group.values() for x in rows], vehicle_cols)
+    filtered_rows: dict[int, list] = {}
+    for sm_id, rows in filtered_listings.items():
+        rows = [x for x in rows if x.vehicle_id in vehicles]   # a deleted car is not listed (as the pages)
+        if rows:
+            # Stable sort: equal (rank, N° VO) keep the order the engine decided them in.
+            rows.sort(key=lambda x: (x.rank is None, x.rank or 0, vehicles[x.vehicle_id][0]))
+            filtered_rows[sm_id] = rows
     limit = printable_rows_per_list([len(v) for v in filtered_rows.values()] + [len(v) for v in listings.values()])
 
     filtered: dict[int, list[FilteredRow]] = {}
     for sm_id, rows in filtered_rows.items():
-        filtered[sm_id] = [FilteredRow(
-            entry_number=r.entry_number, make=r.make or "", model=r.model or "", version=r.version,
-            outcome_label=outcome_labels.get(r.outcome, r.outcome),
-            reasons=[x for x in (r.reasons or "").split("\n") if x]) for r in rows[:limit]]
+        out = filtered[sm_id] = []
+        for x in rows[:limit]:
+            entry_number, _status, make, model, _family, version = vehicles[x.vehicle_id][:6]
+            out.append(FilteredRow(entry_number=entry_number, make=make or "", model=model or "", version=version,
+                                   outcome_label=outcome_labels.get(x.outcome, x.outcome), reasons=x.reason_list))
 
     sent: dict[int, list[SentRow]] = {}
     omitted: dict[int, int] = {}
-    vehicles = report_vehicles(db.session, (x.vehicle_id for rows in listings.values() for x in rows),
-                               vehicle_cols)
     for sm_id, rows in listings.items():
         rows = [x for x in rows if x.vehicle_id in vehicles]   # a deleted car is not listed (as the pages)
         rows.sort(key=lambda x: (x.rank is None, x.rank or 0, vehicles[x.vehicle_id][0]))

@@ -13,14 +13,14 @@ from flask_admin import expose
 from flask_babel import gettext as _, lazy_gettext as _l
 from flask_login import current_user
 from markupsafe import Markup
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from backoffice.extensions import db
 from models.clock import utcnow
 from models.permissions import REPORTS_READ, SEND_RUN
 from models.scope import Scope
-from models.send import (FILTERED_OUTCOMES, HELD, SendMedium, SendOutcome, SendRun, elapsed_phrase,
-                         latest_run_of_vehicle, medium_counts, progress, report_vehicles, search_vehicle,
+from models.send import (FILTERED_OUTCOMES, HELD, SendMedium, SendRun, elapsed_phrase, latest_run_of_vehicle,
+                         medium_counts, not_sent_listings, progress, report_vehicles, search_vehicle,
                          sent_listings)
 from models.vehicle import Vehicle
 
@@ -89,7 +89,8 @@ def _listing_key(listing) -> tuple:
 
 
 def sent_page(listings, page: int, size: int = PAGE_SIZE) -> list[tuple]:
-    """One page of sent listings ordered by rank then N° VO, as (listing, *vehicle columns) rows.
+    """One page of sent (``Listing``) or filtered (``NotSentListing``) listings ordered by rank then N° VO,
+    as (listing, *vehicle columns) rows.
 
     Listings are sorted on their rank in Python; the N° VO that breaks ties is loaded only for the
     page and the rank ties straddling its edges (one query), not for the whole medium.
@@ -169,18 +170,10 @@ class SendsView(SecureBaseView):
             page = 1
         if which == "sent":
             listings = sent_listings(db.session, scope, send_medium_id=sm.id).get(sm.id, [])
-            total, rows = len(listings), sent_page(listings, page)
         else:
-            stmt = (select(SendOutcome, *VEHICLE_COLUMNS)
-                    .join(Vehicle, Vehicle.id == SendOutcome.vehicle_id)
-                    .where(SendOutcome.send_medium_id == sm.id, SendOutcome.outcome.in_(FILTERED_OUTCOMES))
-                    .order_by(SendOutcome.rank.is_(None), SendOutcome.rank, Vehicle.entry_number))
-            stmt = scope.filter(stmt, SendOutcome)
-            total = db.session.execute(scope.filter(
-                select(func.count()).select_from(SendOutcome).where(
-                    SendOutcome.send_medium_id == sm.id, SendOutcome.outcome.in_(FILTERED_OUTCOMES)),
-                SendOutcome)).scalar_one()
-            rows = db.session.execute(stmt.limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)).all()
+            listings = not_sent_listings(db.session, scope, send_medium_id=sm.id,
+                                         outcomes=FILTERED_OUTCOMES).get(sm.id, [])
+        total, rows = len(listings), sent_page(listings, page)
         return self.render("sends/vehicles.html", sm=sm, run=sm.run, title=report_title(sm.run), which=which,
                            rows=rows, total=total, page=page, pages=max(1, -(-total // PAGE_SIZE)))
 

@@ -1,11 +1,11 @@
-"""Reading a send report back as (vehicle, list) → (outcome, reasons), whichever table holds each row."""
+"""Reading a send report back as (vehicle, list) → (outcome, reasons), sent or not."""
 from __future__ import annotations
 
 from sqlalchemy import select
 
 from backoffice.extensions import db
 from models.scope import Scope
-from models.send import SendMedium, SendOutcome, sent_listings
+from models.send import SendMedium, not_sent_listings, sent_listings
 
 
 def outcomes(run_id: int, medium_id: int) -> dict[tuple[int, int], tuple[str, list[str]]]:
@@ -16,6 +16,6 @@ def outcomes(run_id: int, medium_id: int) -> dict[tuple[int, int], tuple[str, li
     for sm_id in sm_ids:
         for listing in sent_listings(db.session, Scope.network(), send_medium_id=sm_id).get(sm_id, []):
             out[(listing.vehicle_id, listing.list_id)] = ("sent", [])
-    for o in db.session.execute(select(SendOutcome).where(SendOutcome.send_medium_id.in_(sm_ids))).scalars():
-        out[(o.vehicle_id, o.publication_list_id)] = (o.outcome, o.reason_list)
+        for o in not_sent_listings(db.session, Scope.network(), send_medium_id=sm_id).get(sm_id, []):
+            out[(o.vehicle_id, o.list_id)] = (o.outcome, o.reason_list)
     return out

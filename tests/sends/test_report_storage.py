@@ -1,4 +1,5 @@
-"""Send report storage: sent listings packed per (medium, concession), not-sent decisions one row each.
+"""Send report storage: sent listings packed per (medium, concession), not-sent decisions per (medium,
+concession, publication list, outcome, reasons).
 
 The encoding is tested directly; the writer through what users see (pages, search, PDF data)."""
 from __future__ import annotations
@@ -11,8 +12,9 @@ from sqlalchemy import select
 
 from backoffice.extensions import db
 from models.scope import Scope
-from models.send import (Listing, SendMedium, SendOutcome, SendRun, SentListings, decode_listings,
-                         decode_vehicle_ids, encode_listings, medium_counts, write_medium_report)
+from models.send import (Listing, NotSentListings, SendMedium, SendRun, SentListings, decode_listings, decode_ranks,
+                         decode_vehicle_ids, encode_listings, encode_ranks, medium_counts, pack_not_sent,
+                         search_vehicle, write_medium_report, write_report_rows)
 from models.send_decision import Decision
 
 
@@ -39,6 +41,15 @@ def test_vehicle_ids_are_comma_framed_and_contacts_kept_once():
     assert details.count('"A"') == 1
     with pytest.raises(ValueError):
         encode_listings([12, 15], [1], [1, 2], [None, None])
+
+
+@pytest.mark.parametrize("ranks, text", [
+    ([None], None), ([None, None, None], None), ([3], ",3,"), ([3, None, 7], ",3,,7,"), ([None, 1], ",,1,"),
+    ([1, None], ",1,,"),
+])
+def test_not_sent_ranks_survive_encoding(ranks, text):
+    assert encode_ranks(ranks) == text
+    assert decode_ranks(text, len(ranks)) == ranks
 
 
 def test_encoding_a_large_medium_is_cheap():
@@ -89,15 +100,15 @@ def report(network, factories):
                 eden_decisions=eden_decisions, contacts=contacts)
 
 
-def test_sent_listings_take_one_row_per_concession_and_not_sent_one_per_decision(network, report):
+def test_sent_listings_take_one_row_per_concession_and_not_sent_one_per_kind_of_decision(network, report):
     rows = db.session.execute(select(SentListings).where(SentListings.send_medium_id == report["eden"].id)
                               .order_by(SentListings.concession_id)).scalars().all()
     assert [(r.concession_id, r.listing_count) for r in rows] == [(network.nord.id, 2), (network.sud.id, 1)]
     # Feed order: by list then rank.
     assert rows[0].vehicle_ids == f",{report['nord_ok'].id},{report['nord'].id},"
-    assert db.session.execute(select(SendOutcome.outcome).where(
-        SendOutcome.send_medium_id == report["ubi"].id).order_by(SendOutcome.id)).scalars().all() == [
-        "filtered_media", "limit_reached"]
+    assert db.session.execute(select(NotSentListings.outcome, NotSentListings.vehicle_ids).where(
+        NotSentListings.send_medium_id == report["ubi"].id).order_by(NotSentListings.id)).all() == [
+        ("filtered_media", f",{report['nord'].id},"), ("limit_reached", f",{report['sud'].id},")]
 
 
 def test_a_retried_medium_replaces_its_rows(network, report):
@@ -107,8 +118,9 @@ def test_a_retried_medium_replaces_its_rows(network, report):
     write_medium_report(db.session, eden, retry, {})
     db.session.commit()
     assert db.session.execute(select(SentListings).where(SentListings.send_medium_id == eden.id)).all() == []
-    assert [(o.vehicle_id, o.reason_list) for o in db.session.execute(select(SendOutcome).where(
-        SendOutcome.send_medium_id == eden.id)).scalars()] == [(nord.id, ["score inférieur à 50"])]
+    assert [(x.vehicle_id, x.reason_list) for row in db.session.execute(select(NotSentListings).where(
+        NotSentListings.send_medium_id == eden.id)).scalars() for x in row.decoded()] == [
+        (nord.id, ["score inférieur à 50"])]
     assert medium_counts(db.session, report["run"].id, Scope(frozenset({network.nord.id})))[eden.id] == {
         "sent": 0, "filtered": 1}
 
@@ -177,13 +189,14 @@ def test_a_sent_page_breaks_rank_ties_by_entry_number_across_page_edges(network,
 
 
 def test_reasons_with_tabs_backslashes_and_accents_are_stored_as_written(network, report):
-    # Reasons quote what users typed (a make, a colour): PostgreSQL's COPY must not mangle them.
+    # Reasons quote what users typed (a make, a colour): stored and grouped as written.
     eden, nord = report["eden"], report["nord"]
     reasons = ("marque « C\\D\tE » exclue", "couleur\r\nGris")
     write_medium_report(db.session, eden, [Decision(nord.id, 1, 10, network.nord.id, "filtered_custom", reasons)],
                         {})
     db.session.commit()
-    stored = db.session.execute(select(SendOutcome.reasons).where(SendOutcome.send_medium_id == eden.id)).scalar_one()
+    stored = db.session.execute(select(NotSentListings.reasons).where(
+        NotSentListings.send_medium_id == eden.id)).scalar_one()
     assert stored == "\n".join(reasons)
 
 
@@ -199,3 +212,114 @@ def test_the_pdf_bilan_of_a_huge_send_prints_a_share_of_each_list_and_counts_the
     assert eden.sent_count == 3                                # the figures stay whole
     ubi = next(m for m in data.media if m.name == "Applications UbiFlow")
     assert (len(ubi.filtered), ubi.filtered_omitted) == (1, 0)
+
+
+# Not-sent decisions packed per (concession, list, outcome, reasons), through what users see ----------------
+
+GEARBOX, CATEGORY = "véhicule sans type de boîte de renseigné", "véhicule sans catégorie de renseignée"
+
+
+@pytest.fixture
+def packed(network, factories, report):
+    """On UbiFlow, three Nord cars filtered for the same two reasons through list 10 (ranks None, 2, 1: rank
+    order is neither entry nor id order), one for one reason, and Sud's 9001 filtered for the same two."""
+    ubi, n = report["ubi"], network.nord.id
+    cars = {ref: factories.vehicle(network.gap, entry_number=ref, model=f"M{ref}", make="PACKMAKE")
+            for ref in ("4001", "4003", "4002", "4100")}
+    same = (GEARBOX, CATEGORY)
+    decisions = [Decision(cars["4001"].id, 2, 10, n, "filtered_media", same, None),
+                 Decision(cars["4003"].id, 2, 10, n, "filtered_media", same, 2),
+                 Decision(cars["4100"].id, 2, 10, n, "filtered_media", (GEARBOX,), None),
+                 Decision(cars["4002"].id, 2, 10, n, "filtered_media", same, 1),
+                 Decision(report["sud"].id, 2, 20, network.sud.id, "filtered_media", same, None),
+                 Decision(report["nord_ok"].id, 2, 10, n, "sent", (), 1)]
+    write_medium_report(db.session, ubi, decisions, {})
+    ubi.sent_count, ubi.filtered_count, ubi.other_count = 1, 5, 0
+    db.session.commit()
+    return dict(report, cars=cars, decisions=decisions)
+
+
+def test_vehicles_filtered_alike_take_one_row_in_rank_order(network, packed):
+    cars = packed["cars"]
+    rows = db.session.execute(select(NotSentListings).where(NotSentListings.send_medium_id == packed["ubi"].id)
+                              .order_by(NotSentListings.id)).scalars().all()
+    assert [(r.concession_id, r.listing_count, r.reasons) for r in rows] == [
+        (network.nord.id, 3, f"{GEARBOX}\n{CATEGORY}"), (network.nord.id, 1, GEARBOX),
+        (network.sud.id, 1, f"{GEARBOX}\n{CATEGORY}")]
+    assert rows[0].vehicle_ids == f",{cars['4002'].id},{cars['4003'].id},{cars['4001'].id},"
+    assert rows[0].ranks == ",1,2,,"
+    assert rows[1].ranks is None                                      # no rank at all: nothing stored
+    assert medium_counts(db.session, packed["run"].id, Scope(frozenset({network.nord.id})))[packed["ubi"].id] == {
+        "sent": 1, "filtered": 4}
+
+
+def test_reasons_of_the_same_text_are_one_row_in_vehicle_order():
+    # ("a\nb",) and ("a", "b") are stored alike, one reason per line: one row, not two of the same key;
+    # without ranks the vehicles are in id order, whatever the order they were decided in.
+    rows = pack_not_sent([Decision(7, 2, 10, 3, "filtered_custom", ("a\nb",)),
+                          Decision(2, 2, 10, 3, "filtered_custom", ("a", "b")),
+                          Decision(5, 2, 10, 3, "filtered_custom", ("a\nb",))])
+    assert [(r["reasons"], r["vehicle_ids"], r["ranks"]) for r in rows] == [("a\nb", ",2,5,7,", None)]
+
+
+def test_the_filtered_page_lists_packed_vehicles_by_rank_with_every_reason(network, packed, login):
+    ubi = packed["ubi"]
+    body = login(network.cdv_nord).get(f"/sends/medium/{ubi.id}/filtered/").get_data(as_text=True)
+    # Rank 1, rank 2, then no rank ordered by N° VO; each with its reasons.
+    order = [body.index(f">{ref}<") for ref in ("4002", "4003", "4001", "4100")]
+    assert order == sorted(order)
+    assert "4 véhicules" in body and "9001" not in body
+    row = body[body.index(">4001<"):body.index(">4100<")]
+    assert GEARBOX in row and CATEGORY in row
+    sud = login(network.cdv_sud).get(f"/sends/medium/{ubi.id}/filtered/").get_data(as_text=True)
+    assert "9001" in sud and "PACKMAKE" not in sud and "1 véhicules" in sud
+    body = login(network.cdv_sud).get(f"/sends/run/{packed['run'].id}/?ref=4002").get_data(as_text=True)
+    assert "VO 4002 filtré" not in body and "Aucun VO 4002" in body
+
+
+def test_the_pdf_data_lists_packed_filtered_vehicles_by_rank_with_their_reasons(network, packed):
+    from reports.send_report import load_send_report
+
+    ubi = next(m for m in load_send_report(packed["run"].id, network.nord.id).media
+               if m.name == "Applications UbiFlow")
+    assert [(r.entry_number, r.reasons) for r in ubi.filtered] == [
+        ("4002", [GEARBOX, CATEGORY]), ("4003", [GEARBOX, CATEGORY]), ("4001", [GEARBOX, CATEGORY]),
+        ("4100", [GEARBOX])]
+    assert ubi.filtered_count == 4
+    sud = next(m for m in load_send_report(packed["run"].id, network.sud.id).media
+               if m.name == "Applications UbiFlow")
+    assert [r.entry_number for r in sud.filtered] == ["9001"]
+
+
+def test_the_search_finds_a_vehicle_in_the_middle_of_a_packed_row(network, packed, login):
+    car = packed["cars"]["4003"]
+    body = login(network.cdv_nord).get(f"/sends/run/{packed['run'].id}/?ref=4003").get_data(as_text=True)
+    assert "VO 4003 filtré sur Applications UbiFlow pour 2 raisons" in body
+    assert [r["vehicle_id"] for r in search_vehicle(db.session, packed["run"].id, "4003", Scope.network())] == [
+        car.id]
+    body = login(network.cdv_nord).get(f"/sends/vehicle/{car.id}/").get_data(as_text=True)
+    assert "VO 4003 filtré sur Applications UbiFlow pour 2 raisons" in body
+
+
+def test_a_vehicle_decided_alike_through_two_lists_is_one_search_line(network, factories, report):
+    ubi, n = report["ubi"], network.nord.id
+    car = factories.vehicle(network.gap, entry_number="5005")
+    write_medium_report(db.session, ubi, [Decision(car.id, 2, 10, n, "filtered_media", (GEARBOX,)),
+                                          Decision(car.id, 2, 11, n, "filtered_media", (GEARBOX,)),
+                                          Decision(car.id, 2, 12, n, "deselected", ("véhicule désélectionné",))],
+                        {})
+    db.session.commit()
+    lines = search_vehicle(db.session, report["run"].id, "5005", Scope.network())
+    assert [(x["outcome"], x["reasons"]) for x in lines] == [("filtered_media", [GEARBOX]),
+                                                            ("deselected", ["véhicule désélectionné"])]
+
+
+def test_a_retry_replaces_the_packed_rows_and_returns_the_rows_written(network, packed):
+    ubi, cars = packed["ubi"], packed["cars"]
+    assert write_report_rows(db.session, ubi, {}, [d for d in packed["decisions"] if d.outcome != "sent"]) == (0, 3)
+    assert write_report_rows(db.session, ubi, {}, [Decision(cars["4001"].id, 2, 10, network.nord.id,
+                                                            "deselected", ("véhicule désélectionné",))]) == (0, 1)
+    db.session.commit()
+    assert db.session.execute(select(NotSentListings.outcome, NotSentListings.vehicle_ids).where(
+        NotSentListings.send_medium_id == ubi.id)).all() == [("deselected", f",{cars['4001'].id},")]
+    assert ubi.id not in medium_counts(db.session, packed["run"].id, Scope.network())   # nothing sent nor filtered
