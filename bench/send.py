@@ -29,7 +29,9 @@ then calls ``start_send`` and reports:
   goes to the report queue, not to these workers, and is not counted;
 - workers' CPU: user + system time of the worker processes and their work horses (getrusage of
   the children once they have exited), which includes their start-up (shown apart, read from
-  /proc when they stand by) and their shutdown; PostgreSQL's share is not counted;
+  /proc when they stand by) and their shutdown;
+- PostgreSQL's CPU during the send (its processes' CPU time from /proc, when it runs on this
+  machine: on a 2-core machine it shares the cores with the workers);
 - peak RSS: the largest resident set of any worker process (work horses included) from their start
   to their stop, sampled from /proc every 0.2 s (getrusage would count this script's own memory: a
   child started by fork+exec inherits its parent's high-water mark);
@@ -244,6 +246,25 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")   # utime, stime
 
 
+def postgres_cpu_seconds() -> float | None:
+    """CPU time of the local PostgreSQL server so far: its live processes, plus the ended backends its
+    postmaster has reaped (cutime, cstime); None when no PostgreSQL process runs on this machine."""
+    total, found = 0.0, False
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            stat = Path(f"/proc/{entry}/stat").read_text()
+        except OSError:
+            continue
+        name, fields = stat[stat.index("(") + 1:stat.rindex(")")], stat.rsplit(")", 1)[1].split()
+        if not name.startswith("postgres"):
+            continue
+        found = True
+        total += sum(int(x) for x in fields[11:15]) / os.sysconf("SC_CLK_TCK")   # utime stime cutime cstime
+    return total if found else None
+
+
 class Workers:
     """N ``flask worker <SEND_QUEUE>`` processes (no ``--burst``): standing by until stopped."""
 
@@ -361,13 +382,14 @@ def run_send(app, workers: int, label: str, timeout: float = 600.0) -> None:
     t = time.perf_counter()
     pool = Workers(workers)
     sampler = PeakRss(list(pool.pids))
-    status = None
+    status = pg_before = pg_after = None
     problem = ""
     try:
         pool.wait_idle(connection)
         startup = time.perf_counter() - t
         startup_cpu = sum(cpu_seconds(pid) for pid in pool.pids)
         with app.app_context():
+            pg_before = postgres_cpu_seconds()
             started = time.perf_counter()
             run_id = start_send(kind="manual")
             enqueued = time.perf_counter() - started
@@ -386,7 +408,8 @@ def run_send(app, workers: int, label: str, timeout: float = 600.0) -> None:
                     break
                 db.session.rollback()   # no transaction left open between polls
                 time.sleep(0.05)
-            outcomes = report_row_count(db.session, run_id)   # SendOutcome (not sent) + SentListings rows
+            pg_after = postgres_cpu_seconds()
+            outcomes = report_row_count(db.session, run_id)   # NotSentListings + SentListings rows
             status, media = run.status, len(run.media)
             states = {m.status for m in run.media}
             db.session.rollback()
@@ -395,6 +418,7 @@ def run_send(app, workers: int, label: str, timeout: float = 600.0) -> None:
     finally:
         pool.stop()
         peak = sampler.stop() / 1024
+    pg = "n/a (not on this machine)" if pg_before is None or pg_after is None else f"{pg_after - pg_before:.1f} s"
     for text in pool.errors(all_of_them=status != "done"):
         print(text)
     if status is None:
@@ -406,7 +430,7 @@ def run_send(app, workers: int, label: str, timeout: float = 600.0) -> None:
     print(f"  {workers} worker(s), {label}: wall {elapsed:.1f} s for {media} media (enqueue {enqueued:.1f} s;"
           f" workers standing by after {startup:.1f} s of start-up, not counted; load average {load:.1f} on"
           f" {os.cpu_count()} cores), workers' CPU {cpu:.1f} s including their start-up ({startup_cpu:.1f} s)"
-          f" (≈ {cpu / workers:.1f} s each; PostgreSQL's share not counted), run {status}, media"
+          f" (≈ {cpu / workers:.1f} s each), PostgreSQL's CPU during the send {pg}, run {status}, media"
           f" {sorted(states)}, {outcomes:,} report rows; peak RSS of a worker process {peak:.0f} MB")
 
 
