@@ -88,7 +88,7 @@ def _listing_key(listing) -> tuple:
     return listing.rank is None, listing.rank or 0
 
 
-def sent_page(listings, page: int, size: int = PAGE_SIZE) -> list[tuple]:
+def listings_page(listings, page: int, size: int = PAGE_SIZE) -> list[tuple]:
     """One page of sent (``Listing``) or filtered (``NotSentListing``) listings ordered by rank then N° VO,
     as (listing, *vehicle columns) rows.
 
@@ -173,7 +173,7 @@ class SendsView(SecureBaseView):
         else:
             listings = not_sent_listings(db.session, scope, send_medium_id=sm.id,
                                          outcomes=FILTERED_OUTCOMES).get(sm.id, [])
-        total, rows = len(listings), sent_page(listings, page)
+        total, rows = len(listings), listings_page(listings, page)
         return self.render("sends/vehicles.html", sm=sm, run=sm.run, title=report_title(sm.run), which=which,
                            rows=rows, total=total, page=page, pages=max(1, -(-total // PAGE_SIZE)))
 

@@ -195,12 +195,12 @@ def test_the_pdf_data_lists_sent_vehicles_with_contact_by_rank(network, report):
 
 
 def test_a_sent_page_breaks_rank_ties_by_entry_number_across_page_edges(network, factories, app):
-    from views.sends import sent_page
+    from views.sends import listings_page
 
     cars = [factories.vehicle(network.gap, entry_number=f"E{n}") for n in (5, 3, 9, 1, 7)]
     listings = [Listing(c.id, 1, rank, None, None) for c, rank in zip(cars, (1, 2, 1, 2, 1))]
     with app.test_request_context():
-        pages = [[row[1] for row in sent_page(listings, page, size=2)] for page in (1, 2, 3, 4)]
+        pages = [[row[1] for row in listings_page(listings, page, size=2)] for page in (1, 2, 3, 4)]
     assert pages == [["E5", "E7"], ["E9", "E1"], ["E3"], []]
 
 
