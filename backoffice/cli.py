@@ -130,5 +130,11 @@ def worker_command(queues, with_scheduler, burst):
             with app.app_context():
                 return super().perform_job(job, queue, *args, **kwargs)
 
+    # One connection here initialises the database dialect once, instead of in every work horse; the
+    # pool is then emptied so that no connection is shared with the forked work horses.
+    with db.engine.connect():
+        pass
+    db.engine.dispose()
+
     worker = AppWorker(list(queues) or ["default"], connection=connection)
     worker.work(with_scheduler=with_scheduler, burst=burst)
