@@ -87,7 +87,21 @@ class SendMedium(db.Model):
     feed: Mapped[PublishedFeed | None] = relationship(back_populates="send_medium", uselist=False)
 
 
-class NotSentListings(db.Model):
+class _PackedVehicles:
+    """What the packed report rows share: scoped on ``concession_id`` (``models.scope.Scope``), their
+    vehicles in ``vehicle_ids`` framed by commas (",12,15,18,")."""
+
+    @classmethod
+    def in_concessions(cls, concession_ids):
+        return cls.concession_id.in_(concession_ids)
+
+    @classmethod
+    def has_vehicle(cls, vehicle_id: int):
+        """The rows listing this vehicle (portable LIKE on the comma-framed id list)."""
+        return cls.vehicle_ids.like(f"%,{int(vehicle_id)},%")
+
+
+class NotSentListings(_PackedVehicles, db.Model):
     """Every decision *not* sent on one medium for one concession's vehicles in one run that share a
     publication list, an outcome and the same reasons: one row, not one per car.
 
@@ -116,20 +130,11 @@ class NotSentListings(db.Model):
     vehicle_ids: Mapped[str] = mapped_column(Text)    # no FK: a sold and deleted car keeps its report
     ranks: Mapped[str | None] = mapped_column(Text)
 
-    @classmethod
-    def in_concessions(cls, concession_ids):
-        return cls.concession_id.in_(concession_ids)
-
-    @classmethod
-    def has_vehicle(cls, vehicle_id: int):
-        """The rows listing this vehicle (portable LIKE on the comma-framed id list)."""
-        return cls.vehicle_ids.like(f"%,{int(vehicle_id)},%")
-
     def decoded(self) -> list[NotSentListing]:
         return decode_not_sent(self.vehicle_ids, self.ranks, self.publication_list_id, self.outcome, self.reasons)
 
 
-class SentListings(db.Model):
+class SentListings(_PackedVehicles, db.Model):
     """Every listing sent on one medium for one concession's vehicles in one run: one row, not one per car.
 
     ``vehicle_ids`` is ",12,15,18," in feed order (a vehicle is found with ``LIKE '%,15,%'`` on any
@@ -150,15 +155,6 @@ class SentListings(db.Model):
     listing_count: Mapped[int] = mapped_column(Integer)
     vehicle_ids: Mapped[str] = mapped_column(Text)
     listings: Mapped[str] = mapped_column(Text)
-
-    @classmethod
-    def in_concessions(cls, concession_ids):
-        return cls.concession_id.in_(concession_ids)
-
-    @classmethod
-    def has_vehicle(cls, vehicle_id: int):
-        """The rows listing this vehicle (portable LIKE on the comma-framed id list)."""
-        return cls.vehicle_ids.like(f"%,{int(vehicle_id)},%")
 
     def decoded(self) -> list[Listing]:
         return decode_listings(self.vehicle_ids, self.listings)
