@@ -106,9 +106,8 @@ def compile_translations():
 @with_appcontext
 def worker_command(queues, with_scheduler, burst):
     """Start an RQ worker inside the app context (needs REDIS_URL)."""
-    from rq import Worker
-
     from jobs.queue import redis_connection
+    from jobs.worker import AppWorker
 
     connection = redis_connection()
     if connection is None:
@@ -121,20 +120,13 @@ def worker_command(queues, with_scheduler, burst):
         handler.setFormatter(logging.Formatter("%(asctime)s %(name)s %(levelname)s %(message)s", "%H:%M:%S"))
         jobs_log.addHandler(handler)
         jobs_log.setLevel(logging.INFO)
-    # Imported once here, not in every forked work horse: a send runs 50 jobs, one per medium.
+    # Imported once here, not in every job (forked work horses inherit them).
     import jobs.reports  # noqa: F401
     import jobs.send  # noqa: F401
 
-    class AppWorker(Worker):
-        def perform_job(self, job, queue, *args, **kwargs):  # rq 3 also passes the execution
-            with app.app_context():
-                return super().perform_job(job, queue, *args, **kwargs)
-
-    # One connection here initialises the database dialect once, instead of in every work horse; the
-    # pool is then emptied so that no connection is shared with the forked work horses.
+    # One connection now initialises the database dialect once, not in every forked work horse; the
+    # send's medium jobs, run in this process (jobs.worker), reuse it.
     with db.engine.connect():
         pass
-    db.engine.dispose()
-
-    worker = AppWorker(list(queues) or ["default"], connection=connection)
+    worker = AppWorker(list(queues) or ["default"], connection=connection, app=app)
     worker.work(with_scheduler=with_scheduler, burst=burst)

@@ -94,6 +94,23 @@ def _load(path: Path):
         return pickle.load(fh)
 
 
+_kept: dict[str, tuple] = {}   # file name → (path, inode, mtime, what it holds)
+
+
+def _load_kept(path: Path):
+    """``_load`` of a file every medium of the run reads (sites, details), kept in the process for the
+    run's next media (a worker runs the send's jobs in-process, ``jobs.worker``); one of each name."""
+    stat = path.stat()
+    key = (str(path), stat.st_ino, stat.st_mtime_ns)
+    kept = _kept.get(path.name)
+    if kept is not None and kept[:3] == key:
+        return kept[3]
+    _kept.pop(path.name, None)   # the previous run's goes before this one is loaded
+    value = _load(path)
+    _kept[path.name] = (*key, value)
+    return value
+
+
 class MediumPlan:
     """One medium's share of the run: its decision groups, and what its listings need."""
 
@@ -111,7 +128,7 @@ class MediumPlan:
         if self._details is None:
             path = self.folder / "details.pickle"
             _ensure(path, lambda: _dump(_details(self.run), path))
-            self._details = _load(path)
+            self._details = _load_kept(path)
         return self._details
 
 
@@ -140,7 +157,7 @@ def medium_plan(run, medium_id: int) -> MediumPlan:
     _ensure(folder / "sites.pickle", lambda: _load_candidates(run, folder))
     decisions = folder / f"decisions-{medium_id}.pickle"
     groups = _load(decisions) if decisions.exists() else []
-    sites, resolver = _load(folder / "sites.pickle")
+    sites, resolver = _load_kept(folder / "sites.pickle")
     return MediumPlan(run, folder, groups, sites, resolver)
 
 

@@ -147,6 +147,41 @@ def test_running_a_medium_again_for_the_same_run_publishes_nothing_twice(network
     assert db.session.execute(select(func.count()).select_from(PublishedFeed)).scalar_one() == 1
 
 
+def test_an_attempt_resuming_after_a_newer_one_took_over_publishes_nothing(network, factories, publication,
+                                                                            feed_folder, monkeypatch):
+    """A worker stalled mid-medium past its heartbeat (its job taken up again by another worker) resumes:
+    the newer attempt owns the medium, so the stalled one neither publishes nor writes the report."""
+    import jobs.send
+    from models.send import NotSentListings, SentListings
+
+    car = factories.vehicle(network.gap, photo_count=1)
+    factories.vehicle(network.gap, photo_count=0)        # a filtered one: a not-sent row would be written
+    medium = publication.medium("EDEN", "generic_csv", [network.nord])
+    start_send()
+    path = feed_file(feed_folder, medium, "csv")
+    before = path.read_bytes()
+    car.mileage = 99999
+    db.session.commit()
+
+    write_feed = jobs.send.write_feed
+
+    def stalled_while_another_worker_takes_over(*args, **kwargs):
+        count = write_feed(*args, **kwargs)
+        db.session.execute(SendMedium.__table__.update().values(attempts=SendMedium.attempts + 1))
+        db.session.commit()
+        return count
+    monkeypatch.setattr(jobs.send, "write_feed", stalled_while_another_worker_takes_over)
+    run_id = start_send()
+
+    sm = db.session.execute(select(SendMedium).where(SendMedium.run_id == run_id)).scalar_one()
+    assert (sm.status, sm.attempts) == ("running", 2)    # left to the newer attempt
+    assert path.read_bytes() == before
+    assert not db.session.execute(select(PublishedFeed).where(PublishedFeed.send_medium_id == sm.id)).first()
+    for table in (SentListings, NotSentListings):
+        assert not db.session.execute(select(table).where(table.send_medium_id == sm.id)).first()
+    assert not list((feed_folder / ".staging").rglob("*.tmp"))
+
+
 def test_a_full_disk_keeps_the_previous_feed_and_reports_the_failure(network, factories, publication, feed_folder,
                                                                      monkeypatch):
     factories.vehicle(network.gap, photo_count=1)
