@@ -17,7 +17,7 @@ from __future__ import annotations
 import mmap
 import os
 from array import array
-from itertools import chain
+from itertools import chain, groupby
 from pathlib import Path
 from typing import Iterable, Mapping
 
@@ -56,20 +56,21 @@ def build_store(fmt: FeedFormat, rows: Iterable[dict], path: Path, *, context: b
     try:
         with open(temp, "wb") as fh:
             if previous is not None:
-                old_starts, old_blob, old_position = previous.starts, previous.blob, previous.position
-                old_prints = previous.fingerprints
-                for vehicle_id in reused:
-                    i = old_position[vehicle_id]
-                    a, b, c = old_starts[2 * i], old_starts[2 * i + 1], old_starts[2 * i + 2]
-                    pending.append(old_blob[a:c])
-                    ids.append(vehicle_id)
-                    starts.append(position + b - a)
-                    position += c - a
-                    starts.append(position)
-                    prints.append(old_prints[16 * i:16 * i + 16])
-                    if len(pending) >= 1024:
-                        fh.write(b"".join(pending))
-                        pending.clear()
+                # In the previous store's order, the unchanged listings form long runs between the
+                # changed ones: each run is copied in one piece and its offsets shifted.
+                old_starts, old_ids, old_prints = previous.starts, previous.ids, previous.fingerprints
+                at = sorted(map(previous.position.__getitem__, reused))
+                with memoryview(previous.blob) as old_view:
+                    for _, run in groupby(enumerate(at), lambda item: item[1] - item[0]):
+                        run = list(run)
+                        first, last = run[0][1], run[-1][1] + 1
+                        base = old_starts[2 * first]
+                        fh.write(old_view[base:old_starts[2 * last]])
+                        shift = position - base
+                        starts.extend([offset + shift for offset in old_starts[2 * first + 1:2 * last + 1]])
+                        ids.extend(old_ids[first:last])
+                        prints.append(old_prints[16 * first:16 * last])
+                        position = starts[-1]
             for row in rows:
                 parts = listing(row)
                 data = "\0".join(parts).encode(encoding, errors)

@@ -162,6 +162,32 @@ def test_a_store_built_on_the_previous_one_gives_the_bytes_of_a_store_rendered_w
     assert ListingStore(tmp_path / "night2").fingerprint_of() == {7: b"a" * 16, 8: b"c" * 16, 10: b"d" * 16}
 
 
+@pytest.mark.parametrize("key", list(FORMATS))
+def test_unchanged_listings_around_changed_ones_are_copied_with_their_right_offsets(key, tmp_path):
+    # Runs of unchanged listings (7-8 and 11-12, around 9 that changed and 10 that left) are copied in
+    # one piece each, in whatever order the reused vehicles come.
+    from jobs.feeds.templates import ListingStore, build_store, write_feed
+
+    night1 = [row(id=n, entry_number=str(2000 + n), make=f"Marque {n} & Cie") for n in (7, 8, 9, 10, 11, 12)]
+    night2 = [r for r in night1 if r["id"] != 10]
+    night2[2] = row(id=9, entry_number="2009", make="Marque 9 & Cie", sale_price_ttc=Decimal("8990"))
+    fmt = get_format(key)
+    build_store(fmt, night1, tmp_path / "night1", context=b"ctx",
+                fingerprints={r["id"]: bytes([r["id"]]) * 16 for r in night1})
+    build_store(fmt, [night2[2]], tmp_path / "night2", context=b"ctx", previous=ListingStore(tmp_path / "night1"),
+                reused=[12, 8, 7, 11], fingerprints={9: b"x" * 16})
+    build_store(fmt, night2, tmp_path / "whole")
+    ids = [7, 8, 9, 11, 12]
+
+    def feed(name):
+        out = io.BytesIO()
+        write_feed(fmt, FakeMedium(), ListingStore(tmp_path / name), [("bm11c1", ids, None)], out)
+        return out.getvalue()
+    assert feed("night2") == feed("whole") == write(key, night2)[1]
+    assert ListingStore(tmp_path / "night2").fingerprint_of() == {
+        7: bytes([7]) * 16, 8: bytes([8]) * 16, 9: b"x" * 16, 11: bytes([11]) * 16, 12: bytes([12]) * 16}
+
+
 def test_a_damaged_store_is_refused_not_read(tmp_path):
     from jobs.feeds.templates import ListingStore, StoreError, build_store
 
