@@ -49,7 +49,7 @@ def _as_set(values):
 
 
 def config_input(row: MediumConfig) -> ConfigInput:
-    """The engine's view of a MediumConfig row (saved or being edited)."""
+    """The engine's view of a MediumConfig row (saved, read as an object or a plain row, or being edited)."""
     custom = CustomFilter(
         min_score=row.filter_min_score, max_stock_days=row.filter_max_stock_days,
         max_vehicle_age=row.filter_max_vehicle_age, min_photos=row.filter_min_photos,
@@ -84,10 +84,11 @@ def load_decision_inputs(session, concession_ids=None, medium_ids=None, today: d
     if not active_ids:
         return DecisionInputs([], [], {}, [], [], today)
 
-    config_stmt = select(MediumConfig).where(MediumConfig.medium_id.in_(active_ids))
+    # Plain rows, not ORM objects (a send reads 10,000 configurations): config_input reads them by name.
+    config_stmt = select(MediumConfig.__table__).where(MediumConfig.medium_id.in_(active_ids))
     if concession_ids is not None:
         config_stmt = config_stmt.where(MediumConfig.concession_id.in_(concession_ids))
-    config_rows = session.execute(config_stmt).scalars().all()
+    config_rows = session.execute(config_stmt).all()
     configs = {(c.concession_id, c.medium_id): config_input(c) for c in config_rows}
 
     sub_stmt = (select(ListSubscription.publication_list_id, ListSubscription.customer_code,
@@ -97,12 +98,13 @@ def load_decision_inputs(session, concession_ids=None, medium_ids=None, today: d
     if concession_ids is not None:
         sub_stmt = sub_stmt.where(MediumConfig.concession_id.in_(concession_ids))
     sub_rows = session.execute(sub_stmt).all()
-    list_ids = sorted({r.publication_list_id for r in sub_rows})
     sites_of: dict[int, list[int]] = defaultdict(list)
-    if list_ids:
+    if sub_rows:
+        # The subscribed lists by a subquery, not an IN list of their (up to 10,000) ids.
+        subscribed = sub_stmt.with_only_columns(ListSubscription.publication_list_id)
         for list_id, site_id in session.execute(
                 select(publication_list_site.c.publication_list_id, publication_list_site.c.site_id)
-                .where(publication_list_site.c.publication_list_id.in_(list_ids))
+                .where(publication_list_site.c.publication_list_id.in_(subscribed))
                 .order_by(publication_list_site.c.site_id)):
             sites_of[list_id].append(site_id)
     subscriptions = [SubscriptionInput(r.medium_id, r.publication_list_id, r.concession_id,
