@@ -545,14 +545,16 @@ def finalize_run(run_id: int) -> str:
     """Set the run's state from its media; the finish time is written once, by whoever ends last."""
     states = [s for (s,) in db.session.execute(select(SendMedium.status).where(SendMedium.run_id == run_id))]
     status = run_status(states)
-    values = {"status": status}
     if status != RUNNING:
         discard(run_id)   # the run's shared plan is no longer needed
         ended_now = db.session.execute(update(SendRun).where(SendRun.id == run_id, SendRun.finished_at.is_(None))
                                        .values(finished_at=utcnow())).rowcount == 1
     else:
         ended_now = False
-    db.session.execute(update(SendRun).where(SendRun.id == run_id).values(**values))
+    # Written only when it changes: most media leave the run running, and an UPDATE of nothing
+    # commits without writing (no WAL flush, no lock of the run's row against the other workers).
+    db.session.execute(update(SendRun).where(SendRun.id == run_id, SendRun.status.is_distinct_from(status))
+                       .values(status=status))
     db.session.commit()
     if ended_now:
         # The send produces its printable bilan itself (network-wide; dealers' own ones on demand).
