@@ -5,9 +5,10 @@ send runs one job per medium (50 a night, under a second each), and in a fresh w
 would connect to the database again, compile its statements again and load its run's shared plan
 again: the send's medium jobs (``IN_PROCESS_JOBS``) run in the worker process itself, as RQ's
 ``SimpleWorker`` runs every job, keeping a warm database connection and the plan between media. A
-thread keeps the job's heartbeat meanwhile, as the forking worker does while it waits for its work
-horse: a worker killed mid-medium lets its job be taken up again as soon (``StartedJobRegistry``)
-instead of after the job's whole time limit. Every other job (PDFs, mails, statistics) still forks.
+thread renews the job's lease in Redis meanwhile, as the forking worker does while it waits for its
+work horse: the medium of a worker killed mid-job is taken up again once that short lease expires
+(~90 s, ``StartedJobRegistry``), not after the job's one-hour time limit (``SimpleWorker``'s lease).
+Every other job (PDFs, mails, statistics) still forks.
 """
 from __future__ import annotations
 
