@@ -35,7 +35,7 @@ then calls ``start_send`` and reports:
 - peak RSS: the largest resident set of any worker process (work horses included) from their start
   to their stop, sampled from /proc every 0.2 s (getrusage would count this script's own memory: a
   child started by fork+exec inherits its parent's high-water mark);
-- the run's and media's states and the number of report rows.
+- the run's and media's states, the number of report rows and the size of the feeds published.
 
 The workers are then stopped (SIGTERM, RQ's warm shutdown; SIGKILL after 30 s). Their stderr goes to
 a temporary file per worker, printed if the worker failed, logged a traceback or the run did not end
@@ -373,7 +373,9 @@ def run_send(app, workers: int, label: str, timeout: float = 600.0) -> None:
 
     from backoffice.extensions import db
     from jobs.send import start_send
-    from models.send import RUNNING, SendRun, report_row_count
+    from sqlalchemy import func, select
+
+    from models.send import RUNNING, PublishedFeed, SendRun, report_row_count
 
     connection = Redis.from_url(os.environ["REDIS_URL"])
     Queue(os.environ["SEND_QUEUE"], connection=connection).delete(delete_jobs=True)
@@ -410,6 +412,8 @@ def run_send(app, workers: int, label: str, timeout: float = 600.0) -> None:
                 time.sleep(0.05)
             pg_after = postgres_cpu_seconds()
             outcomes = report_row_count(db.session, run_id)   # NotSentListings + SentListings rows
+            feed_bytes = db.session.execute(select(func.sum(PublishedFeed.size_bytes))
+                                            .where(PublishedFeed.run_id == run_id)).scalar() or 0
             status, media = run.status, len(run.media)
             states = {m.status for m in run.media}
             db.session.rollback()
@@ -431,7 +435,8 @@ def run_send(app, workers: int, label: str, timeout: float = 600.0) -> None:
           f" workers standing by after {startup:.1f} s of start-up, not counted; load average {load:.1f} on"
           f" {os.cpu_count()} cores), workers' CPU {cpu:.1f} s including their start-up ({startup_cpu:.1f} s)"
           f" (≈ {cpu / workers:.1f} s each), PostgreSQL's CPU during the send {pg}, run {status}, media"
-          f" {sorted(states)}, {outcomes:,} report rows; peak RSS of a worker process {peak:.0f} MB")
+          f" {sorted(states)}, {outcomes:,} report rows, {feed_bytes / 1e9:.2f} GB of feeds; peak RSS of a worker"
+          f" process {peak:.0f} MB")
 
 
 def main() -> None:
