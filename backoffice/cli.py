@@ -124,9 +124,11 @@ def worker_command(queues, with_scheduler, burst):
     import jobs.reports  # noqa: F401
     import jobs.send  # noqa: F401
 
-    # One connection now initialises the database dialect once, not in every forked work horse; the
-    # send's medium jobs, run in this process (jobs.worker), reuse it.
+    # One connection now initialises the database dialect once, not in every forked work horse. The
+    # pool is then emptied, so that RQ's scheduler process and the first work horses inherit no
+    # connection; the send's medium jobs, run in this process (jobs.worker), open one and reuse it.
     with db.engine.connect():
         pass
+    db.engine.dispose()
     worker = AppWorker(list(queues) or ["default"], connection=connection, app=app)
     worker.work(with_scheduler=with_scheduler, burst=burst)
