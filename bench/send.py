@@ -39,7 +39,8 @@ then calls ``start_send`` and reports:
 
 The workers are then stopped (SIGTERM, RQ's warm shutdown; SIGKILL after 30 s). Their stderr goes to
 a temporary file per worker, printed if the worker failed, logged a traceback or the run did not end
-"done". Prints figures; asserts nothing.
+"done"; ``--worker-logs DIR`` keeps them (each medium's phase timings, each store's reuse) to see where
+a send's time went. Prints figures; asserts nothing.
 """
 from __future__ import annotations
 
@@ -268,9 +269,11 @@ def postgres_cpu_seconds() -> float | None:
 class Workers:
     """N ``flask worker <SEND_QUEUE>`` processes (no ``--burst``): standing by until stopped."""
 
-    def __init__(self, count: int):
+    def __init__(self, count: int, log_names: list[Path] | None = None):
         env = dict(os.environ, BACKOFFICE_ENV="development")
-        self.logs = [tempfile.TemporaryFile() for _ in range(count)]
+        # Each worker's stderr (its jobs' phase timings) in a temporary file, or kept under log_names.
+        self.logs = ([open(name, "w+b") for name in log_names] if log_names
+                     else [tempfile.TemporaryFile() for _ in range(count)])
         self.procs = [subprocess.Popen([sys.executable, "-m", "flask", "--app", "wsgi.py", "worker",
                                         os.environ["SEND_QUEUE"]],
                                        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=log)
@@ -366,8 +369,9 @@ def change_stock(app, share: float, seed: int) -> int:
     return len(chosen)
 
 
-def run_send(app, workers: int, label: str, timeout: float = 600.0) -> None:
-    """One send with ``workers`` workers standing by; prints one line of figures (see the module doc)."""
+def run_send(app, workers: int, label: str, timeout: float = 600.0, log_dir: Path | None = None) -> None:
+    """One send with ``workers`` workers standing by; prints one line of figures (see the module doc).
+    With ``log_dir``, each worker's log is kept there (``<workers>w-<label's first word>-<n>.log``)."""
     from redis import Redis
     from rq import Queue
 
@@ -382,7 +386,11 @@ def run_send(app, workers: int, label: str, timeout: float = 600.0) -> None:
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     load = os.getloadavg()[0]
     t = time.perf_counter()
-    pool = Workers(workers)
+    names = None
+    if log_dir is not None:
+        log_dir.mkdir(parents=True, exist_ok=True)
+        names = [log_dir / f"{workers}w-{label.split()[0]}-{n}.log" for n in range(workers)]
+    pool = Workers(workers, names)
     sampler = PeakRss(list(pool.pids))
     status = pg_before = pg_after = None
     problem = ""
@@ -446,6 +454,8 @@ def main() -> None:
     parser.add_argument("--workers", type=int, nargs="*", default=[2, 1])
     parser.add_argument("--rebuild", action="store_true")
     parser.add_argument("--skip-writers", action="store_true")
+    parser.add_argument("--worker-logs", type=Path, metavar="DIR",
+                        help="keep each worker's log (its media's phase timings) in DIR")
     parser.add_argument("--changed-share", type=float, default=0.05,
                         help="share of the vehicles changed before the next-night send (default 0.05)")
     args = parser.parse_args()
@@ -477,9 +487,10 @@ def main() -> None:
     share = f"{args.changed_share * 100:g} %"
     for night, workers in enumerate(args.workers):
         clear_listing_cache()
-        run_send(app, workers, "first send (cold cache)")
+        run_send(app, workers, "first send (cold cache)", log_dir=args.worker_logs)
         changed = change_stock(app, args.changed_share, seed=1000 + night)
-        run_send(app, workers, f"next night ({share} of the stock changed: {changed:,} vehicles)")
+        run_send(app, workers, f"next night ({share} of the stock changed: {changed:,} vehicles)",
+                 log_dir=args.worker_logs)
 
 
 if __name__ == "__main__":
