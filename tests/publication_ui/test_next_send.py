@@ -55,10 +55,10 @@ def test_site_selection_restricts_the_next_send(pub, login):
 
 
 def test_network_wide_runs_are_cached_for_a_while_a_concessions_never(pub, login, app):
-    from views import publication
+    from views import next_send
 
     app.config["PUBLICATION_NEXT_SEND_CACHE_SECONDS"] = 600
-    publication._NEXT_SEND_CACHE.clear()
+    next_send._NEXT_SEND_CACHE.clear()
     try:
         admin, dealer = login(pub.network.admin), login(pub.network.cdv_nord)
         assert _to_send(admin.get("/remarketing/").get_data(as_text=True), pub.lbc) == 3
@@ -66,8 +66,8 @@ def test_network_wide_runs_are_cached_for_a_while_a_concessions_never(pub, login
                     {"medium_id": str(pub.lbc.id), "target": "D"})
         assert _to_send(dealer.get("/remarketing/").get_data(as_text=True), pub.lbc) == 1
         assert _to_send(admin.get("/remarketing/").get_data(as_text=True), pub.lbc) == 3  # cached
-        publication._NEXT_SEND_CACHE.clear()
+        next_send._NEXT_SEND_CACHE.clear()
         assert _to_send(admin.get("/remarketing/").get_data(as_text=True), pub.lbc) == 2
     finally:
         app.config.pop("PUBLICATION_NEXT_SEND_CACHE_SECONDS")
-        publication._NEXT_SEND_CACHE.clear()
+        next_send._NEXT_SEND_CACHE.clear()

@@ -143,7 +143,7 @@ def test_select_all_leaves_read_only_flags_alone(pub, login):
 def test_the_media_column_provider_renders_flags_set_wise(pub, login, app):
     from flask_login import login_user
 
-    from views.publication import render_media_flags
+    from views.media_flags import render_media_flags
 
     ids = [v.id for v in pub.nord_vehicles]
     with app.test_request_context("/vehicles/"):
@@ -177,7 +177,7 @@ def test_the_stock_list_media_column_shows_clickable_flags_and_a_click_comes_bac
 
 def test_flags_of_a_page_of_vehicles_equal_the_flags_of_a_whole_concession_run(pub, app):
     """The stock list decides only its page's vehicles: same flags as deciding the whole stock."""
-    from views.publication import vehicle_flags
+    from views.media_flags import vehicle_flags
 
     pub.nord_config.limit_mode, pub.nord_config.limit_value = "global", 1  # N200 stopped by the limit
     pub.nord_config.filter_min_score = 3  # N300 (score 2) would fail it, but its missing gearbox comes first
