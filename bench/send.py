@@ -19,6 +19,8 @@ production (where the RQ workers already run when the nightly send is enqueued a
    vehicles lowers their price by 300 € (TTC, HT recomputed, price date today) and adds 100 km to
    their mileage. This modifies the benchmark database's vehicle rows on purpose, and the changes
    stay (a later run of this script starts from the changed stock). The cache is kept.
+   ``--next-night-only`` runs only this one, on the cache an earlier run left (to compare changes
+   to the nightly path quickly; without a cache it is a cold send).
 
 Each send starts that many real ``flask worker <SEND_QUEUE>`` processes (not ``--burst``), waits
 until all are registered and idle in Redis (reported as "start-up", not part of the wall time),
@@ -458,6 +460,8 @@ def main() -> None:
                         help="keep each worker's log (its media's phase timings) in DIR")
     parser.add_argument("--changed-share", type=float, default=0.05,
                         help="share of the vehicles changed before the next-night send (default 0.05)")
+    parser.add_argument("--next-night-only", action="store_true",
+                        help="skip the first (cold) send: only next-night sends, on the cache an earlier run left")
     args = parser.parse_args()
     if "postgresql" not in os.environ.get("DATABASE_URL", ""):
         sys.exit("set DATABASE_URL to a PostgreSQL database of your own (bench_h5)")
@@ -486,8 +490,9 @@ def main() -> None:
         sys.exit("--changed-share is a share of the stock, between 0 and 1")
     share = f"{args.changed_share * 100:g} %"
     for night, workers in enumerate(args.workers):
-        clear_listing_cache()
-        run_send(app, workers, "first send (cold cache)", log_dir=args.worker_logs)
+        if not args.next_night_only:
+            clear_listing_cache()
+            run_send(app, workers, "first send (cold cache)", log_dir=args.worker_logs)
         changed = change_stock(app, args.changed_share, seed=1000 + night)
         run_send(app, workers, f"next night ({share} of the stock changed: {changed:,} vehicles)",
                  log_dir=args.worker_logs)
