@@ -7,7 +7,11 @@ retry.
 """
 from __future__ import annotations
 
+import concurrent.futures
+import errno
+import fcntl
 import hashlib
+import mmap
 import os
 import urllib.error
 import urllib.request
@@ -18,38 +22,112 @@ class DeliveryError(Exception):
     """The feed did not reach the portal (the previous one stays in place)."""
 
 
-class HashingWriter:
-    """A binary file wrapper counting bytes and computing the sha256 as the writer streams."""
+class FeedFile:
+    """A new file written for the disk, not for the page cache, with its sha256 computed as it streams.
 
-    def __init__(self, fh):
-        self.fh = fh
+    A night's feeds are several GB that nothing here reads again: through the page cache, the kernel
+    spends about as much CPU writing them back as the send spends making them (measured on a 2-core
+    machine: 4.9 GB in 100 MB files, fsynced, took 8-14 s and 7-12 s of CPU buffered, 2.7 s and 0.6 s
+    of CPU direct). So the bytes go through an aligned buffer written with ``O_DIRECT``; the last
+    block is padded to the alignment, then the file is cut to its size. Where the file system refuses
+    direct I/O (tmpfs, some network file systems), the same writes go through the page cache.
+
+    The buffer is written by a thread while the next one fills (``os.write`` releases the GIL): a
+    direct write waits for the device, and the send's CPU work goes on meanwhile."""
+
+    BUFFER = 1 << 20
+    ALIGN = 4096          # the largest logical block size of current disks
+
+    def __init__(self, path: str | os.PathLike):
+        self.path = path
         self.sha = hashlib.sha256()
         self.size = 0
+        flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC
+        self.direct = hasattr(os, "O_DIRECT")
+        try:
+            self.fd = os.open(path, flags | (os.O_DIRECT if self.direct else 0), 0o644)
+        except OSError as exc:
+            if exc.errno != errno.EINVAL:
+                raise
+            self.direct = False
+            self.fd = os.open(path, flags, 0o644)
+        # Two page-aligned buffers: one fills while the other is written.
+        self._buffers = [mmap.mmap(-1, self.BUFFER), mmap.mmap(-1, self.BUFFER)]
+        self._filling, self._used = 0, 0
+        self._writing: concurrent.futures.Future | None = None
+        self._pool = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="feed-write")
 
-    def write(self, data: bytes) -> int:
+    def write(self, data) -> int:
+        n = len(data)
         self.sha.update(data)
-        self.size += len(data)
-        return self.fh.write(data)
+        self.size += n
+        view, at, size = memoryview(data).cast("B"), 0, self.BUFFER
+        while at < n:
+            buffer, used = self._buffers[self._filling], self._used
+            take = min(size - used, n - at)
+            buffer[used:used + take] = view[at:at + take]
+            self._used = used + take
+            at += take
+            if self._used == size:
+                self._hand_over(size)
+        return n
 
-    def flush(self):
-        self.fh.flush()
+    def _hand_over(self, length: int) -> None:
+        """Queue the filled buffer's first ``length`` bytes for writing and start filling the other."""
+        self._wait()
+        self._writing = self._pool.submit(self._write_all, self._buffers[self._filling], length)
+        self._filling, self._used = 1 - self._filling, 0
 
-    # io.TextIOWrapper wants these on the raw stream.
-    def writable(self):
-        return True
+    def _wait(self) -> None:
+        if self._writing is not None:
+            writing, self._writing = self._writing, None
+            writing.result()   # raises what the write raised (a full disk)
 
-    def readable(self):
-        return False
+    def _write_all(self, buffer, length: int) -> None:
+        with memoryview(buffer) as view:
+            at = 0
+            while at < length:
+                try:
+                    at += os.write(self.fd, view[at:length])
+                except OSError as exc:
+                    # Direct I/O refused after the open (or a short write left the offset unaligned):
+                    # the rest goes through the page cache.
+                    if not self.direct or exc.errno != errno.EINVAL:
+                        raise
+                    self.direct = False
+                    fcntl.fcntl(self.fd, fcntl.F_SETFL, fcntl.fcntl(self.fd, fcntl.F_GETFL) & ~os.O_DIRECT)
 
-    def seekable(self):
-        return False
+    def close(self) -> None:
+        """Write what is left and cut the padding; the caller fsyncs (``fsync_in_background``)."""
+        if self.fd < 0:
+            return
+        try:
+            used = self._used
+            if used:
+                self._hand_over(-(-used // self.ALIGN) * self.ALIGN if self.direct else used)
+            self._wait()
+            os.ftruncate(self.fd, self.size)
+        finally:
+            self._discard()
 
-    @property
-    def closed(self):
-        return self.fh.closed
+    def _discard(self) -> None:
+        self._pool.shutdown(wait=True)
+        os.close(self.fd)
+        self.fd = -1
+        for buffer in self._buffers:
+            try:
+                buffer.close()
+            except BufferError:   # a failed write's traceback still holds a view: freed with it
+                pass
 
-    def close(self):  # the text wrapper is detached, never closes us
-        pass
+    def __enter__(self) -> "FeedFile":
+        return self
+
+    def __exit__(self, kind, exc, tb) -> None:
+        if kind is None:
+            self.close()
+        elif self.fd >= 0:
+            self._discard()   # the caller removes the partial file
 
 
 def file_checksum(path: str | os.PathLike) -> str | None:

@@ -41,7 +41,7 @@ from models.send import (DONE, FAILED, FILTERED_OUTCOMES, FINAL_MEDIUM_STATES, H
                          RUNNING, SKIPPED, NotSentListings, PublishedFeed, SendMedium, SendRun, SentListings,
                          run_status, shrink_hold_reason, write_report_rows)
 
-from .delivery import HashingWriter, file_checksum, fsync_in_background, post_feed, publish_to_folder
+from .delivery import FeedFile, file_checksum, fsync_in_background, post_feed, publish_to_folder
 from .feeds import get_format
 from .feeds.templates import write_feed
 from .queue import enqueue, get_queue
@@ -236,8 +236,7 @@ def _process_medium(send_medium_id: int, attempt: int) -> str:
     # 1. The feed, streamed into a staging file next to its target.
     staging = _staging_path(run, medium, fmt)
     try:
-        with open(staging, "wb") as fh:
-            out = HashingWriter(fh)
+        with FeedFile(staging) as out:
             fault("disk_full", medium.code)
             count = write_feed(fmt, medium, store, lists, out)
         checksum = out.sha.hexdigest()

@@ -1,0 +1,84 @@
+"""The file a feed is written into (``jobs.delivery.FeedFile``): direct I/O through aligned buffers, the
+page cache where the file system refuses it, and a full disk reported, never hidden."""
+import errno
+import hashlib
+import os
+import random
+
+import pytest
+
+from jobs.delivery import FeedFile
+
+BUFFER, ALIGN = FeedFile.BUFFER, FeedFile.ALIGN
+SIZES = [0, 1, ALIGN - 1, ALIGN, ALIGN + 1, BUFFER - 1, BUFFER, BUFFER + 1, 3 * BUFFER + 123]
+
+
+def write_in_pieces(path, data: bytes, seed: int) -> FeedFile:
+    """Write ``data`` as a feed writer does: pieces of every size, some across the buffer's end."""
+    pieces = random.Random(seed)
+    with FeedFile(path) as out:
+        at = 0
+        while at < len(data):
+            step = pieces.choice([1, 7, ALIGN, 5000, BUFFER, 2 * BUFFER + 3])
+            out.write(data[at:at + step])
+            at += step
+    return out
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_the_file_holds_exactly_the_bytes_written_and_their_sha256(tmp_path, size):
+    data = random.Random(size).randbytes(size)
+    out = write_in_pieces(tmp_path / "feed.xml", data, seed=size)
+    assert (tmp_path / "feed.xml").read_bytes() == data   # no padding left after the last block
+    assert out.sha.hexdigest() == hashlib.sha256(data).hexdigest()
+    assert out.size == size
+
+
+def test_a_file_system_refusing_direct_io_at_the_open_gets_the_same_bytes(tmp_path, monkeypatch):
+    real_open = os.open
+
+    def no_direct(path, flags, *args):
+        if flags & os.O_DIRECT:
+            raise OSError(errno.EINVAL, "Invalid argument")
+        return real_open(path, flags, *args)
+
+    monkeypatch.setattr(os, "open", no_direct)
+    data = random.Random(1).randbytes(2 * BUFFER + 5)
+    out = write_in_pieces(tmp_path / "feed.csv", data, seed=1)
+    assert not out.direct
+    assert (tmp_path / "feed.csv").read_bytes() == data
+
+
+def test_a_direct_write_refused_midway_goes_on_through_the_page_cache(tmp_path, monkeypatch):
+    real_write, calls = os.write, []
+
+    def refuse_the_second(fd, data):
+        calls.append(len(data))
+        if len(calls) == 2:
+            raise OSError(errno.EINVAL, "Invalid argument")
+        return real_write(fd, data)
+
+    monkeypatch.setattr(os, "write", refuse_the_second)
+    data = random.Random(2).randbytes(3 * BUFFER + 10)
+    out = write_in_pieces(tmp_path / "feed.xml", data, seed=2)
+    assert not out.direct and len(calls) > 2
+    assert (tmp_path / "feed.xml").read_bytes() == data
+
+
+def test_a_full_disk_is_raised_to_the_send_and_leaves_no_open_file(tmp_path, monkeypatch):
+    def full(fd, data):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(os, "write", full)
+    out = FeedFile(tmp_path / "feed.xml")
+    fd = out.fd
+    with pytest.raises(OSError) as raised:
+        with out:
+            for _ in range(3):
+                out.write(b"x" * BUFFER)
+    assert raised.value.errno == errno.ENOSPC
+    # The partial file is the caller's to remove; its descriptor is closed either way.
+    assert out.fd == -1
+    with pytest.raises(OSError) as closed:
+        os.fstat(fd)
+    assert closed.value.errno == errno.EBADF
