@@ -4,6 +4,13 @@ Both are safe to repeat for the same (run, medium): the folder gets the same byt
 rename (readers see the old file or the new one, never a partial one), and the POST carries an
 ``Idempotency-Key`` naming the run and the medium, so an endpoint that received it once ignores a
 retry.
+
+A written feed is known by its *checksum* ("xxh3-128:<32 hex digits>"): the send records it before
+publishing and a retry compares it with the target's to tell whether the feed already arrived. It
+tells our own files apart, with no adversary to resist, so it is the 128-bit XXH3, which reads 100 MB
+in 6 ms where sha256 takes 65 ms (50 feeds a night). Checksums recorded before it are sha256 hex digests
+and are still checked as such (``file_checksum``). An HTTP endpoint receives the sha256 of the body it
+is sent in ``X-Feed-Checksum``, a digest any portal can check.
 """
 from __future__ import annotations
 
@@ -17,13 +24,28 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
+import xxhash
+
+CHECKSUM_PREFIX = "xxh3-128:"
+
+
+def _hasher_for(checksum: str | None):
+    """A new hasher of the algorithm ``checksum`` was made with (a bare hex digest is a sha256)."""
+    if checksum is not None and not checksum.startswith(CHECKSUM_PREFIX):
+        return hashlib.sha256()
+    return xxhash.xxh3_128()
+
+
+def checksum_of(hasher) -> str:
+    return (CHECKSUM_PREFIX if isinstance(hasher, xxhash.xxh3_128) else "") + hasher.hexdigest()
+
 
 class DeliveryError(Exception):
     """The feed did not reach the portal (the previous one stays in place)."""
 
 
 class FeedFile:
-    """A new file written for the disk, not for the page cache, with its sha256 computed as it streams.
+    """A new file written for the disk, not for the page cache, with its checksum computed as it streams.
 
     A night's feeds are several GB that nothing here reads again: through the page cache, the kernel
     spends about as much CPU writing them back as the send spends making them (measured on a 2-core
@@ -40,7 +62,7 @@ class FeedFile:
 
     def __init__(self, path: str | os.PathLike):
         self.path = path
-        self.sha = hashlib.sha256()
+        self.hash = _hasher_for(None)
         self.size = 0
         flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC
         self.direct = hasattr(os, "O_DIRECT")
@@ -59,7 +81,7 @@ class FeedFile:
 
     def write(self, data) -> int:
         n = len(data)
-        self.sha.update(data)
+        self.hash.update(data)
         self.size += n
         view, at, size = memoryview(data).cast("B"), 0, self.BUFFER
         while at < n:
@@ -97,6 +119,10 @@ class FeedFile:
                     self.direct = False
                     fcntl.fcntl(self.fd, fcntl.F_SETFL, fcntl.fcntl(self.fd, fcntl.F_GETFL) & ~os.O_DIRECT)
 
+    @property
+    def checksum(self) -> str:
+        return checksum_of(self.hash)
+
     def close(self) -> None:
         """Write what is left and cut the padding; the caller fsyncs (``fsync_in_background``)."""
         if self.fd < 0:
@@ -130,14 +156,15 @@ class FeedFile:
             self._discard()   # the caller removes the partial file
 
 
-def file_checksum(path: str | os.PathLike) -> str | None:
-    """sha256 of a file, or None when it does not exist."""
+def file_checksum(path: str | os.PathLike, like: str | None = None) -> str | None:
+    """The checksum of a file, made as ``like`` was (a recorded checksum; default: the current
+    algorithm), or None when the file does not exist."""
     try:
         with open(path, "rb") as fh:
-            sha = hashlib.sha256()
+            hasher = _hasher_for(like)
             for block in iter(lambda: fh.read(1 << 20), b""):
-                sha.update(block)
-            return sha.hexdigest()
+                hasher.update(block)
+            return checksum_of(hasher)
     except FileNotFoundError:
         return None
 
@@ -186,15 +213,14 @@ def publish_to_folder(temp_path: str, target_path: str) -> None:
         pass
 
 
-def post_feed(url: str, path: str, content_type: str, idempotency_key: str, checksum: str,
-              timeout: float = 60) -> int:
-    """POST the feed file; any answer other than 2xx, or no answer, raises DeliveryError."""
+def post_feed(url: str, path: str, content_type: str, idempotency_key: str, timeout: float = 60) -> int:
+    """POST the feed file with its sha256; any answer other than 2xx, or no answer, raises DeliveryError."""
     with open(path, "rb") as fh:
         body = fh.read()
     request = urllib.request.Request(url, data=body, method="POST", headers={
         "Content-Type": content_type,
         "Idempotency-Key": idempotency_key,
-        "X-Feed-Checksum": f"sha256={checksum}",
+        "X-Feed-Checksum": f"sha256={hashlib.sha256(body).hexdigest()}",
         "User-Agent": "backoffice-send/1",
     })
     try:

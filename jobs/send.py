@@ -8,7 +8,7 @@ send. Each ``send_medium_job``:
 2. takes its share of the run's shared work (``jobs.send_plan``: one decide for every medium of the
    run, one listing store per format) and reads its own decisions;
 3. writes the feed into a staging file (same file system as the target) from its format's listing
-   store, with its sha256, and has it fsynced in the background;
+   store, with its checksum, and has it fsynced in the background;
 4. records the report rows (sent listings per concession, every reason of the vehicles not sent);
 5. applies the shrink guard: a feed losing more than half of the previous listings (or empty) is
    held until an admin confirms (``confirm_held_medium``);
@@ -239,7 +239,7 @@ def _process_medium(send_medium_id: int, attempt: int) -> str:
         with FeedFile(staging) as out:
             fault("disk_full", medium.code)
             count = write_feed(fmt, medium, store, lists, out)
-        checksum = out.sha.hexdigest()
+        checksum = out.checksum
         synced = fsync_in_background(staging)   # on disk before anything is committed or published
     except BaseException:
         Path(staging).unlink(missing_ok=True)
@@ -445,7 +445,7 @@ def _deliver(sm, medium, fmt, staging, checksum, count, confirmed: bool) -> None
     key = idempotency_key(run.run_key, medium.code)
     size = os.path.getsize(staging)
     if medium.delivery_kind == "http":
-        post_feed(medium.delivery_target, staging, fmt.content_type, key, checksum)
+        post_feed(medium.delivery_target, staging, fmt.content_type, key)
         target = medium.delivery_target
         # Keep a copy of what the endpoint received, for the record.
         publish_to_folder(staging, str(feed_folder() / ".sent" / medium.code / f"{medium.code}.{fmt.extension}"))
@@ -478,7 +478,7 @@ def _recover_publishing(sm) -> bool:
     staging = sm.pending_path
     if medium.delivery_kind != "http":
         target = target_path(medium, fmt)
-        if file_checksum(target) == sm.pending_checksum and not (staging and os.path.exists(staging)):
+        if file_checksum(target, like=sm.pending_checksum) == sm.pending_checksum and not (staging and os.path.exists(staging)):
             db.session.add(PublishedFeed(
                 send_medium_id=sm.id, medium_id=medium.id, run_id=sm.run_id, format=fmt.key, delivery="folder",
                 target=target, checksum=sm.pending_checksum, size_bytes=os.path.getsize(target),
@@ -488,7 +488,7 @@ def _recover_publishing(sm) -> bool:
             db.session.commit()
             finalize_run(sm.run_id)
             return True
-    if staging and os.path.exists(staging) and file_checksum(staging) == sm.pending_checksum:
+    if staging and os.path.exists(staging) and file_checksum(staging, like=sm.pending_checksum) == sm.pending_checksum:
         _deliver(sm, medium, fmt, staging, sm.pending_checksum, sm.sent_count, confirmed=False)
         finalize_run(sm.run_id)
         return True
@@ -519,7 +519,7 @@ def confirm_held_medium(send_medium_id: int, user_id: int | None) -> bool:
         db.session.commit()
         finalize_run(sm.run_id)
         return False
-    if not sm.pending_path or file_checksum(sm.pending_path) != sm.pending_checksum:
+    if not sm.pending_path or file_checksum(sm.pending_path, like=sm.pending_checksum) != sm.pending_checksum:
         sm.status, sm.message = FAILED, "Le flux retenu n'est plus disponible : relancez un envoi."
         db.session.commit()
         finalize_run(sm.run_id)

@@ -169,7 +169,7 @@ class PublishedFeed(db.Model):
     format: Mapped[str] = mapped_column(String(40))
     delivery: Mapped[str] = mapped_column(String(10))          # folder | http
     target: Mapped[str] = mapped_column(String(500))           # file path or URL
-    checksum: Mapped[str] = mapped_column(String(64))          # sha256 of the bytes published
+    checksum: Mapped[str] = mapped_column(String(64))          # of the bytes published (jobs.delivery)
     size_bytes: Mapped[int] = mapped_column(Integer)
     listing_count: Mapped[int] = mapped_column(Integer)
     idempotency_key: Mapped[str] = mapped_column(String(120))

@@ -6,8 +6,9 @@ import os
 import random
 
 import pytest
+import xxhash
 
-from jobs.delivery import FeedFile
+from jobs.delivery import FeedFile, file_checksum
 
 BUFFER, ALIGN = FeedFile.BUFFER, FeedFile.ALIGN
 SIZES = [0, 1, ALIGN - 1, ALIGN, ALIGN + 1, BUFFER - 1, BUFFER, BUFFER + 1, 3 * BUFFER + 123]
@@ -26,12 +27,22 @@ def write_in_pieces(path, data: bytes, seed: int) -> FeedFile:
 
 
 @pytest.mark.parametrize("size", SIZES)
-def test_the_file_holds_exactly_the_bytes_written_and_their_sha256(tmp_path, size):
+def test_the_file_holds_exactly_the_bytes_written_and_their_checksum(tmp_path, size):
     data = random.Random(size).randbytes(size)
     out = write_in_pieces(tmp_path / "feed.xml", data, seed=size)
     assert (tmp_path / "feed.xml").read_bytes() == data   # no padding left after the last block
-    assert out.sha.hexdigest() == hashlib.sha256(data).hexdigest()
+    assert out.checksum == "xxh3-128:" + xxhash.xxh3_128(data).hexdigest()
+    assert file_checksum(tmp_path / "feed.xml") == out.checksum
     assert out.size == size
+
+
+def test_a_checksum_recorded_before_xxh3_is_checked_as_the_sha256_it_is(tmp_path):
+    # A medium left "publishing" across the upgrade: its retry must recognise the feed it staged.
+    (tmp_path / "feed.xml").write_bytes(b"<vehicles/>")
+    recorded = hashlib.sha256(b"<vehicles/>").hexdigest()
+    assert file_checksum(tmp_path / "feed.xml", like=recorded) == recorded
+    assert file_checksum(tmp_path / "feed.xml", like="0" * 64) != "0" * 64
+    assert file_checksum(tmp_path / "missing.xml", like=recorded) is None
 
 
 def test_a_file_system_refusing_direct_io_at_the_open_gets_the_same_bytes(tmp_path, monkeypatch):

@@ -1,11 +1,13 @@
 """The send without Redis (the same job code runs in-process): feeds, report, faults, shrink guard."""
 from __future__ import annotations
 
+import hashlib
 import json
 import threading
 from http.server import BaseHTTPRequestHandler, HTTPServer
 
 import pytest
+import xxhash
 from sqlalchemy import func, select
 
 from backoffice.extensions import db
@@ -47,8 +49,9 @@ def test_a_send_writes_each_feed_and_a_report_matching_the_engine(network, facto
     assert (sm.sent_count, sm.filtered_count) == (2, 1)
     assert sm.list_codes == "bm11c1nord, bm11c1sud"
     feed = db.session.execute(select(PublishedFeed).where(PublishedFeed.send_medium_id == sm.id)).scalar_one()
-    import hashlib
-    assert feed.checksum == hashlib.sha256(feed_file(feed_folder, xml, "xml").read_bytes()).hexdigest()
+    published = feed_file(feed_folder, xml, "xml").read_bytes()
+    assert feed.checksum == "xxh3-128:" + xxhash.xxh3_128(published).hexdigest()
+    assert feed.size_bytes == len(published)
     assert a.id and b.id
 
 
@@ -246,7 +249,7 @@ class Endpoint:
     """A local HTTP endpoint recording what it receives; ``fail`` answers 503."""
 
     def __init__(self):
-        self.received, self.fail = [], False
+        self.received, self.checksums, self.fail = [], [], False
         endpoint = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -256,6 +259,7 @@ class Endpoint:
                     self.send_response(503)
                 else:
                     endpoint.received.append((self.headers["Idempotency-Key"], body))
+                    endpoint.checksums.append(self.headers["X-Feed-Checksum"])
                     self.send_response(200)
                 self.end_headers()
 
@@ -284,6 +288,7 @@ def test_http_delivery_posts_the_feed_with_an_idempotency_key(network, factories
     assert run.status == DONE
     [(key, body)] = endpoint.received
     assert key == f"{run.run_key}:FB"
+    assert endpoint.checksums == [f"sha256={hashlib.sha256(body).hexdigest()}"]   # a digest the portal can check
     assert validate_feed("meta_catalog_xml", body) == []
     assert medium.id
 
