@@ -370,10 +370,10 @@ def _medium_listings(medium, plan, store):
         c = site_managers.get(site_id)
         return (c.name, c.phone or c.mobile, c.email) if c is not None else None
 
-    lists, sent, stored = [], {}, store.position
+    lists, sent, stored = [], {}, store.vehicle_ids
     for g in plan.groups:
         # Ranks count every sent vehicle of the list; one without a feed row (no site) is left out.
-        if all(map(stored.__contains__, g.sent)):
+        if stored.issuperset(g.sent):
             ids, ranks = list(g.sent), list(range(1, len(g.sent) + 1))
         else:
             ranked = [(rank, v) for rank, v in enumerate(g.sent, 1) if v in stored]

@@ -103,7 +103,8 @@ def build_store(fmt: FeedFormat, rows: Iterable[dict], path: Path, *, context: b
 
 
 class ListingStore:
-    """A built store, mapped read-only. ``position`` maps a vehicle id to its index ``i``: its parts
+    """A built store, mapped read-only; ``vehicle_ids`` are the vehicles it has a listing of, and
+    ``position`` maps each to its index ``i``: its parts
     are ``blob[starts[2i]:starts[2i+1]]``, its whole listing ``blob[starts[2i+1]:starts[2i+2]]``."""
 
     def __init__(self, path: Path):
@@ -127,6 +128,7 @@ class ListingStore:
         self.context = blob[at:at + 32]
         self.ids = ids
         self.position = dict(zip(ids, range(count)))
+        self.vehicle_ids = frozenset(ids)   # "are all these listings stored?" in one C call (issuperset)
 
     def __len__(self) -> int:
         return len(self.ids)
