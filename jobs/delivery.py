@@ -9,7 +9,7 @@ A written feed is known by its *checksum* ("xxh3-128:<32 hex digits>"): the send
 publishing and a retry compares it with the target's to tell whether the feed already arrived. It
 tells our own files apart, with no adversary to resist, so it is the 128-bit XXH3, which reads 100 MB
 in 6 ms where sha256 takes 65 ms (50 feeds a night). Checksums recorded before it are sha256 hex digests
-and are still checked as such (``file_checksum``). An HTTP endpoint receives the sha256 of the body it
+and are still checked as such (``holds_checksum``). An HTTP endpoint receives the sha256 of the body it
 is sent in ``X-Feed-Checksum``, a digest any portal can check.
 """
 from __future__ import annotations
@@ -36,7 +36,7 @@ def _hasher_for(checksum: str | None):
     return xxhash.xxh3_128()
 
 
-def checksum_of(hasher) -> str:
+def _checksum_of(hasher) -> str:
     return (CHECKSUM_PREFIX if isinstance(hasher, xxhash.xxh3_128) else "") + hasher.hexdigest()
 
 
@@ -61,7 +61,6 @@ class FeedFile:
     ALIGN = 4096          # the largest logical block size of current disks
 
     def __init__(self, path: str | os.PathLike):
-        self.path = path
         self.hash = _hasher_for(None)
         self.size = 0
         flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC
@@ -121,7 +120,7 @@ class FeedFile:
 
     @property
     def checksum(self) -> str:
-        return checksum_of(self.hash)
+        return _checksum_of(self.hash)
 
     def close(self) -> None:
         """Write what is left and cut the padding; the caller fsyncs (``fsync_in_background``)."""
@@ -164,9 +163,14 @@ def file_checksum(path: str | os.PathLike, like: str | None = None) -> str | Non
             hasher = _hasher_for(like)
             for block in iter(lambda: fh.read(1 << 20), b""):
                 hasher.update(block)
-            return checksum_of(hasher)
+            return _checksum_of(hasher)
     except FileNotFoundError:
         return None
+
+
+def holds_checksum(path: str | os.PathLike | None, recorded: str | None) -> bool:
+    """Whether the file at ``path`` exists and has the ``recorded`` checksum (of either algorithm)."""
+    return bool(path) and recorded is not None and file_checksum(path, like=recorded) == recorded
 
 
 def fsync_file(path: str | os.PathLike) -> None:

@@ -41,7 +41,7 @@ from models.send import (DONE, FAILED, FILTERED_OUTCOMES, FINAL_MEDIUM_STATES, H
                          RUNNING, SKIPPED, NotSentListings, PublishedFeed, SendMedium, SendRun, SentListings,
                          run_status, shrink_hold_reason, write_report_rows)
 
-from .delivery import FeedFile, file_checksum, fsync_in_background, post_feed, publish_to_folder
+from .delivery import FeedFile, fsync_in_background, holds_checksum, post_feed, publish_to_folder
 from .feeds import get_format
 from .feeds.templates import write_feed
 from .queue import enqueue, get_queue
@@ -478,7 +478,7 @@ def _recover_publishing(sm) -> bool:
     staging = sm.pending_path
     if medium.delivery_kind != "http":
         target = target_path(medium, fmt)
-        if file_checksum(target, like=sm.pending_checksum) == sm.pending_checksum and not (staging and os.path.exists(staging)):
+        if holds_checksum(target, sm.pending_checksum) and not (staging and os.path.exists(staging)):
             db.session.add(PublishedFeed(
                 send_medium_id=sm.id, medium_id=medium.id, run_id=sm.run_id, format=fmt.key, delivery="folder",
                 target=target, checksum=sm.pending_checksum, size_bytes=os.path.getsize(target),
@@ -488,7 +488,7 @@ def _recover_publishing(sm) -> bool:
             db.session.commit()
             finalize_run(sm.run_id)
             return True
-    if staging and os.path.exists(staging) and file_checksum(staging, like=sm.pending_checksum) == sm.pending_checksum:
+    if holds_checksum(staging, sm.pending_checksum):
         _deliver(sm, medium, fmt, staging, sm.pending_checksum, sm.sent_count, confirmed=False)
         finalize_run(sm.run_id)
         return True
@@ -519,7 +519,7 @@ def confirm_held_medium(send_medium_id: int, user_id: int | None) -> bool:
         db.session.commit()
         finalize_run(sm.run_id)
         return False
-    if not sm.pending_path or file_checksum(sm.pending_path, like=sm.pending_checksum) != sm.pending_checksum:
+    if not holds_checksum(sm.pending_path, sm.pending_checksum):
         sm.status, sm.message = FAILED, "Le flux retenu n'est plus disponible : relancez un envoi."
         db.session.commit()
         finalize_run(sm.run_id)

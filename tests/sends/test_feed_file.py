@@ -8,7 +8,7 @@ import random
 import pytest
 import xxhash
 
-from jobs.delivery import FeedFile, file_checksum
+from jobs.delivery import FeedFile, file_checksum, holds_checksum
 
 BUFFER, ALIGN = FeedFile.BUFFER, FeedFile.ALIGN
 SIZES = [0, 1, ALIGN - 1, ALIGN, ALIGN + 1, BUFFER - 1, BUFFER, BUFFER + 1, 3 * BUFFER + 123]
@@ -43,6 +43,9 @@ def test_a_checksum_recorded_before_xxh3_is_checked_as_the_sha256_it_is(tmp_path
     assert file_checksum(tmp_path / "feed.xml", like=recorded) == recorded
     assert file_checksum(tmp_path / "feed.xml", like="0" * 64) != "0" * 64
     assert file_checksum(tmp_path / "missing.xml", like=recorded) is None
+    assert holds_checksum(tmp_path / "feed.xml", recorded)
+    assert not holds_checksum(tmp_path / "missing.xml", recorded) and not holds_checksum(None, recorded)
+    assert not holds_checksum(tmp_path / "feed.xml", None)   # nothing recorded: nothing to recognise
 
 
 def test_a_file_system_refusing_direct_io_at_the_open_gets_the_same_bytes(tmp_path, monkeypatch):
