@@ -28,7 +28,9 @@ then calls ``start_send`` and reports:
 
 - wall: from the ``start_send`` call (enqueueing included, also shown alone) until the run's
   ``finished_at`` is set in the database (polled every 0.05 s); the PDF bilan the run then asks for
-  goes to the report queue, not to these workers, and is not counted;
+  goes to the report queue, not to these workers, and is not counted; the feeds and stores the run
+  replaced are freed after that by the worker that ended it: the time until they are is shown apart
+  (and their CPU is in the workers');
 - workers' CPU: user + system time of the worker processes and their work horses (getrusage of
   the children once they have exited), which includes their start-up (shown apart, read from
   /proc when they stand by) and their shutdown;
@@ -381,6 +383,7 @@ def run_send(app, workers: int, label: str, timeout: float = 600.0, log_dir: Pat
     from jobs.send import start_send
     from sqlalchemy import func, select
 
+    from jobs.send_plan import RETIRED
     from models.send import RUNNING, PublishedFeed, SendRun, report_row_count
 
     connection = Redis.from_url(os.environ["REDIS_URL"])
@@ -395,6 +398,7 @@ def run_send(app, workers: int, label: str, timeout: float = 600.0, log_dir: Pat
     pool = Workers(workers, names)
     sampler = PeakRss(list(pool.pids))
     status = pg_before = pg_after = None
+    freed = 0.0
     problem = ""
     try:
         pool.wait_idle(connection)
@@ -421,6 +425,12 @@ def run_send(app, workers: int, label: str, timeout: float = 600.0, log_dir: Pat
                 db.session.rollback()   # no transaction left open between polls
                 time.sleep(0.05)
             pg_after = postgres_cpu_seconds()
+            # The feeds and stores the run replaced are freed once it is over (jobs.send_plan.RETIRED),
+            # by the worker that ended it: reported apart, and waited for before the workers stop.
+            retired = Path(os.environ["FEED_FOLDER"]) / RETIRED / f"run-{run_id}"
+            while retired.exists() and time.perf_counter() - started < timeout:
+                time.sleep(0.05)
+            freed = time.perf_counter() - started - elapsed
             outcomes = report_row_count(db.session, run_id)   # NotSentListings + SentListings rows
             feed_bytes = db.session.execute(select(func.sum(PublishedFeed.size_bytes))
                                             .where(PublishedFeed.run_id == run_id)).scalar() or 0
@@ -445,8 +455,8 @@ def run_send(app, workers: int, label: str, timeout: float = 600.0, log_dir: Pat
           f" workers standing by after {startup:.1f} s of start-up, not counted; load average {load:.1f} on"
           f" {os.cpu_count()} cores), workers' CPU {cpu:.1f} s including their start-up ({startup_cpu:.1f} s)"
           f" (≈ {cpu / workers:.1f} s each), PostgreSQL's CPU during the send {pg}, run {status}, media"
-          f" {sorted(states)}, {outcomes:,} report rows, {feed_bytes / 1e9:.2f} GB of feeds; peak RSS of a worker"
-          f" process {peak:.0f} MB")
+          f" {sorted(states)}, {outcomes:,} report rows, {feed_bytes / 1e9:.2f} GB of feeds (the files replaced"
+          f" freed {freed:.1f} s after the run); peak RSS of a worker process {peak:.0f} MB")
 
 
 def main() -> None:

@@ -22,6 +22,7 @@ import mmap
 import os
 import urllib.error
 import urllib.request
+import uuid
 from pathlib import Path
 
 import xxhash
@@ -203,9 +204,27 @@ def fsync_in_background(path: str | os.PathLike):
     return wait
 
 
-def publish_to_folder(temp_path: str, target_path: str) -> None:
-    """Atomically replace the published feed by the new one (same file system: staging is inside)."""
+def retire(path: str | os.PathLike, folder: Path) -> None:
+    """Keep the file at ``path`` alive in ``folder`` (a hard link), so that replacing it frees nothing yet.
+
+    Freeing a file's blocks is not free: on this VM's disk (ext4 with online discard), replacing the 5 GB
+    of a night's feeds while writing the new ones made the writes take 11 s instead of 6 s (measured
+    with two writers of 25 files of 100 MB). The send keeps what it replaces until it is over
+    (``jobs.send_plan.remove_retired``). With nothing to keep (a first publication) or a folder on
+    another file system (no hard link possible), the replaced file is freed at once, as it always was."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        os.link(path, folder / f"{Path(path).name}.{uuid.uuid4().hex[:12]}")
+    except OSError:
+        pass
+
+
+def publish_to_folder(temp_path: str, target_path: str, retire_into: Path | None = None) -> None:
+    """Atomically replace the published feed by the new one (same file system: staging is inside);
+    with ``retire_into``, the replaced feed is kept there (``retire``)."""
     Path(target_path).parent.mkdir(parents=True, exist_ok=True)
+    if retire_into is not None:
+        retire(target_path, retire_into)
     os.replace(temp_path, target_path)
     try:  # make the rename durable
         fd = os.open(str(Path(target_path).parent), os.O_RDONLY)

@@ -45,7 +45,7 @@ from .delivery import FeedFile, fsync_in_background, holds_checksum, post_feed, 
 from .feeds import get_format
 from .feeds.templates import write_feed
 from .queue import enqueue, get_queue
-from .send_plan import discard, listing_store, medium_plan, prepare
+from .send_plan import discard, listing_store, medium_plan, prepare, remove_retired, retired_folder
 
 log = logging.getLogger(__name__)
 
@@ -444,14 +444,17 @@ def _deliver(sm, medium, fmt, staging, checksum, count, confirmed: bool) -> None
     run = db.session.get(SendRun, sm.run_id)
     key = idempotency_key(run.run_key, medium.code)
     size = os.path.getsize(staging)
+    # During the run, the feed replaced is freed after it (a confirmation comes after the run's end).
+    retired = None if confirmed else retired_folder(run.id)
     if medium.delivery_kind == "http":
         post_feed(medium.delivery_target, staging, fmt.content_type, key)
         target = medium.delivery_target
         # Keep a copy of what the endpoint received, for the record.
-        publish_to_folder(staging, str(feed_folder() / ".sent" / medium.code / f"{medium.code}.{fmt.extension}"))
+        publish_to_folder(staging, str(feed_folder() / ".sent" / medium.code / f"{medium.code}.{fmt.extension}"),
+                          retired)
     else:
         target = target_path(medium, fmt)
-        publish_to_folder(staging, target)
+        publish_to_folder(staging, target, retired)
     fault("after_publish", medium.code)
     db.session.add(PublishedFeed(send_medium_id=sm.id, medium_id=medium.id, run_id=sm.run_id, format=fmt.key,
                                  delivery=medium.delivery_kind, target=target, checksum=checksum,
@@ -560,6 +563,8 @@ def finalize_run(run_id: int) -> str:
         from .reports import queue_send_report_pdf
 
         queue_send_report_pdf(run_id)
+    if status != RUNNING:
+        remove_retired(run_id)   # the feeds and stores it replaced, now that every medium is over
     return status
 
 

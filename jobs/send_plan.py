@@ -31,6 +31,7 @@ import json
 import logging
 import os
 import pickle
+import shutil
 from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
@@ -40,6 +41,7 @@ from sqlalchemy import Text, cast, func, select, tuple_
 
 from backoffice.extensions import db
 
+from .delivery import retire
 from .feeds import get_format, mandatory_fields_for
 from .feeds.templates import ListingStore, StoreError, build_store
 
@@ -48,6 +50,7 @@ log = logging.getLogger(__name__)
 PLAN_FILES = ("decisions-*.pickle", "decisions.ready", "fingerprints.pickle", "sites.pickle", "details.pickle",
               "store-*", "*.lock")
 LISTINGS_CACHE = ".listings"   # under FEED_FOLDER: each format's last store, for the next run
+RETIRED = ".retired"           # under FEED_FOLDER: what a run replaced, freed once it is over
 # Below this share of changed vehicles, their rows are fetched by id; above it, all rows are read.
 FETCH_BY_ID_SHARE = 0.2
 
@@ -56,6 +59,27 @@ def run_folder(run_id: int) -> Path:
     folder = Path(current_app.config["FEED_FOLDER"]) / ".staging" / f"run-{run_id}"
     folder.mkdir(parents=True, exist_ok=True)
     return folder
+
+
+def retired_folder(run_id: int) -> Path:
+    """Where a run keeps the files it replaces (published feeds, kept stores) until it is over: freeing
+    gigabytes of blocks while the feeds are written slows the writes down (``delivery.retire``)."""
+    return Path(current_app.config["FEED_FOLDER"]) / RETIRED / f"run-{run_id}"
+
+
+def remove_retired(run_id: int) -> None:
+    """Free what the run replaced, once it is over; also what runs ended by a crashed worker left."""
+    from models.send import SendRun
+
+    folder = retired_folder(run_id).parent
+    runs = {int(p.name[4:]): p for p in folder.glob("run-*") if p.name[4:].isdigit()}
+    if not runs:
+        return
+    over = set(db.session.execute(select(SendRun.id).where(SendRun.id.in_(runs),
+                                                           SendRun.finished_at.isnot(None))).scalars())
+    for ended in over | {run_id}:
+        if ended in runs:
+            shutil.rmtree(runs[ended], ignore_errors=True)
 
 
 @contextmanager
@@ -241,6 +265,7 @@ def _render_store(fmt, rows: "_Rows", path: Path) -> None:
     try:
         temp.unlink(missing_ok=True)
         os.link(path, temp)
+        retire(kept, retired_folder(rows.run.id))
         os.replace(temp, kept)
     except OSError as exc:   # the send goes on; the next run renders every listing
         temp.unlink(missing_ok=True)

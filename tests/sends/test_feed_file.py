@@ -96,3 +96,34 @@ def test_a_full_disk_is_raised_to_the_send_and_leaves_no_open_file(tmp_path, mon
     with pytest.raises(OSError) as closed:
         os.fstat(fd)
     assert closed.value.errno == errno.EBADF
+
+
+def test_a_replaced_feed_is_kept_in_the_retired_folder_until_freed(tmp_path):
+    from jobs.delivery import publish_to_folder
+
+    target, retired = tmp_path / "EDEN" / "EDEN.csv", tmp_path / ".retired" / "run-7"
+    (tmp_path / "first.tmp").write_bytes(b"first night")
+    publish_to_folder(str(tmp_path / "first.tmp"), str(target), retired)   # nothing to keep yet
+    assert target.read_bytes() == b"first night" and not list(retired.glob("*"))
+    (tmp_path / "second.tmp").write_bytes(b"second night")
+
+    publish_to_folder(str(tmp_path / "second.tmp"), str(target), retired)
+
+    assert target.read_bytes() == b"second night"
+    assert [p.read_bytes() for p in retired.iterdir()] == [b"first night"]   # the same blocks, not freed yet
+
+
+def test_a_retired_folder_on_another_file_system_still_publishes(tmp_path, monkeypatch):
+    from jobs.delivery import publish_to_folder
+
+    target = tmp_path / "EDEN.csv"
+    target.write_bytes(b"before")
+    (tmp_path / "new.tmp").write_bytes(b"after")
+
+    def cross_device(*args, **kwargs):
+        raise OSError(errno.EXDEV, os.strerror(errno.EXDEV))
+    monkeypatch.setattr(os, "link", cross_device)
+
+    publish_to_folder(str(tmp_path / "new.tmp"), str(target), tmp_path / "elsewhere")
+
+    assert target.read_bytes() == b"after" and not list((tmp_path / "elsewhere").glob("*"))

@@ -245,6 +245,59 @@ def test_the_end_of_a_run_sweeps_what_killed_attempts_left_but_keeps_a_held_feed
     assert not stray.exists() and held.read_bytes() == b"held feed"
 
 
+def test_the_feeds_a_run_replaces_are_freed_once_every_medium_is_over(network, factories, publication,
+                                                                       feed_folder, monkeypatch):
+    """Freeing gigabytes while the feeds are written slows the writes: the run keeps what it replaces
+    (feeds and listing stores) and frees it when its last medium is over."""
+    import jobs.send
+    from jobs.send_plan import retired_folder
+
+    car = factories.vehicle(network.gap, photo_count=1)
+    eden = publication.medium("EDEN", "generic_csv", [network.nord])
+    goog = publication.medium("GOOG", "google_vehicle_listings", [network.nord])
+    start_send()
+    before = feed_file(feed_folder, eden, "csv").read_bytes()
+    car.mileage = 99999
+    db.session.commit()
+    monkeypatch.setattr(jobs.send, "enqueue_pending_media", lambda run_id: None)   # media run by hand below
+    run_id = start_send()
+    media = {sm.medium_id: sm.id for sm in db.session.execute(
+        select(SendMedium).where(SendMedium.run_id == run_id)).scalars()}
+
+    assert send_medium_job(media[eden.id]) == DONE
+    kept = {p.name.split(".")[0]: p for p in retired_folder(run_id).iterdir()}
+    assert kept["EDEN"].read_bytes() == before != feed_file(feed_folder, eden, "csv").read_bytes()
+    assert "store-generic_csv" in kept   # the previous night's store, replaced by this run's
+    assert db.session.get(SendRun, run_id).status == "running"
+
+    assert send_medium_job(media[goog.id]) == DONE
+    assert db.session.get(SendRun, run_id).status == DONE
+    assert not retired_folder(run_id).exists()
+
+
+def test_what_a_crashed_run_left_to_free_goes_with_the_next_run_but_not_a_running_runs(network, factories,
+                                                                                        publication, feed_folder):
+    from jobs.send_plan import remove_retired, retired_folder
+
+    factories.vehicle(network.gap, photo_count=1)
+    publication.medium("EDEN", "generic_csv", [network.nord])
+    ended = start_send()
+    running = SendRun(run_key="manual-running", kind="manual", decision_date=db.session.get(SendRun, ended)
+                      .decision_date, media_total=1, status="running")
+    db.session.add(running)
+    db.session.commit()
+    for run_id in (ended, running.id):   # the worker that ended ``ended`` died before freeing its files
+        retired_folder(run_id).mkdir(parents=True)
+        (retired_folder(run_id) / "EDEN.csv.0001").write_bytes(b"old feed")
+
+    start_send()
+
+    assert not retired_folder(ended).exists()
+    assert (retired_folder(running.id) / "EDEN.csv.0001").read_bytes() == b"old feed"
+    remove_retired(running.id)   # as its last medium ends
+    assert not retired_folder(running.id).exists()
+
+
 class Endpoint:
     """A local HTTP endpoint recording what it receives; ``fail`` answers 503."""
 
