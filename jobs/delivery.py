@@ -14,12 +14,14 @@ is sent in ``X-Feed-Checksum``, a digest any portal can check.
 """
 from __future__ import annotations
 
+import collections
 import concurrent.futures
 import errno
 import fcntl
 import hashlib
 import mmap
 import os
+import queue
 import urllib.error
 import urllib.request
 import uuid
@@ -51,14 +53,16 @@ class FeedFile:
     A night's feeds are several GB that nothing here reads again: through the page cache, the kernel
     spends about as much CPU writing them back as the send spends making them (measured on a 2-core
     machine: 4.9 GB in 100 MB files, fsynced, took 8-14 s and 7-12 s of CPU buffered, 2.7 s and 0.6 s
-    of CPU direct). So the bytes go through an aligned buffer written with ``O_DIRECT``; the last
+    of CPU direct). So the bytes go through aligned buffers written with ``O_DIRECT``; the last
     block is padded to the alignment, then the file is cut to its size. Where the file system refuses
     direct I/O (tmpfs, some network file systems), the same writes go through the page cache.
 
-    The buffer is written by a thread while the next one fills (``os.write`` releases the GIL): a
-    direct write waits for the device, and the send's CPU work goes on meanwhile."""
+    A thread writes the filled buffers in order (``os.write`` releases the GIL) while the next ones
+    fill, up to ``BEHIND`` bytes behind: a feed is made faster than a shared disk takes it, and the
+    send records its report while the rest reaches the disk (``close_in_background``)."""
 
     BUFFER = 1 << 20
+    BEHIND = 64 << 20     # how far the disk may lag behind the writer: the memory it may take
     ALIGN = 4096          # the largest logical block size of current disks
 
     def __init__(self, path: str | os.PathLike):
@@ -73,11 +77,29 @@ class FeedFile:
                 raise
             self.direct = False
             self.fd = os.open(path, flags, 0o644)
-        # Two page-aligned buffers: one fills while the other is written.
-        self._buffers = [mmap.mmap(-1, self.BUFFER), mmap.mmap(-1, self.BUFFER)]
-        self._filling, self._used = 0, 0
-        self._writing: concurrent.futures.Future | None = None
+        # Page-aligned buffers (anonymous maps), made as the lag needs them: one fills while the
+        # thread writes the others and hands them back.
+        self._buffers: list[mmap.mmap] = []
+        self._free: queue.SimpleQueue = queue.SimpleQueue()
+        self._filling, self._used = self._buffer(), 0
+        self._pending: collections.deque[concurrent.futures.Future] = collections.deque()
+        self._failed = False
+        self._waiting = None   # close_in_background's wait(), once called
         self._pool = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="feed-write")
+
+    def _buffer(self) -> mmap.mmap:
+        try:
+            return self._free.get_nowait()
+        except queue.Empty:
+            if len(self._buffers) * self.BUFFER < max(self.BEHIND, 2 * self.BUFFER):
+                self._buffers.append(mmap.mmap(-1, self.BUFFER))
+                return self._buffers[-1]
+        while True:   # as far behind as allowed: wait for the disk, or for the write that failed
+            self._raise_failure()
+            try:
+                return self._free.get(timeout=0.05)
+            except queue.Empty:
+                continue
 
     def write(self, data) -> int:
         n = len(data)
@@ -85,7 +107,7 @@ class FeedFile:
         self.size += n
         view, at, size = memoryview(data).cast("B"), 0, self.BUFFER
         while at < n:
-            buffer, used = self._buffers[self._filling], self._used
+            buffer, used = self._filling, self._used
             take = min(size - used, n - at)
             buffer[used:used + take] = view[at:at + take]
             self._used = used + take
@@ -95,48 +117,76 @@ class FeedFile:
         return n
 
     def _hand_over(self, length: int) -> None:
-        """Queue the filled buffer's first ``length`` bytes for writing and start filling the other."""
-        self._wait()
-        self._writing = self._pool.submit(self._write_all, self._buffers[self._filling], length)
-        self._filling, self._used = 1 - self._filling, 0
+        """Queue the filled buffer's first ``length`` bytes for writing and start filling another."""
+        self._raise_failure()
+        self._pending.append(self._pool.submit(self._write_all, self._filling, length))
+        self._filling, self._used = self._buffer(), 0
 
-    def _wait(self) -> None:
-        if self._writing is not None:
-            writing, self._writing = self._writing, None
-            writing.result()   # raises what the write raised (a full disk)
+    def _raise_failure(self) -> None:
+        """Raise what a write raised (a full disk), as soon as it is known."""
+        while self._pending and self._pending[0].done():
+            self._pending.popleft().result()
 
     def _write_all(self, buffer, length: int) -> None:
-        with memoryview(buffer) as view:
-            at = 0
-            while at < length:
-                try:
-                    at += os.write(self.fd, view[at:length])
-                except OSError as exc:
-                    # Direct I/O refused after the open (or a short write left the offset unaligned):
-                    # the rest goes through the page cache.
-                    if not self.direct or exc.errno != errno.EINVAL:
-                        raise
-                    self.direct = False
-                    fcntl.fcntl(self.fd, fcntl.F_SETFL, fcntl.fcntl(self.fd, fcntl.F_GETFL) & ~os.O_DIRECT)
+        try:
+            if self._failed:   # a write before failed: the file is abandoned
+                return
+            with memoryview(buffer) as view:
+                at = 0
+                while at < length:
+                    try:
+                        at += os.write(self.fd, view[at:length])
+                    except OSError as exc:
+                        # Direct I/O refused after the open (or a short write left the offset unaligned):
+                        # the rest goes through the page cache.
+                        if not self.direct or exc.errno != errno.EINVAL:
+                            raise
+                        self.direct = False
+                        fcntl.fcntl(self.fd, fcntl.F_SETFL, fcntl.fcntl(self.fd, fcntl.F_GETFL) & ~os.O_DIRECT)
+        except BaseException:
+            self._failed = True
+            raise
+        finally:
+            self._free.put(buffer)
 
     @property
     def checksum(self) -> str:
         return _checksum_of(self.hash)
 
-    def close(self) -> None:
-        """Write what is left and cut the padding; the caller fsyncs (``fsync_in_background``)."""
+    def close_in_background(self):
+        """Queue what is left, the cut of the padding and the fsync, without waiting; returns ``wait()``,
+        which waits for them and raises what they raised (a full disk). Nothing may be committed or
+        published about the file before ``wait()`` returned."""
+        if self._waiting is not None:
+            return self._waiting
         if self.fd < 0:
-            return
-        try:
-            used = self._used
-            if used:
-                self._hand_over(-(-used // self.ALIGN) * self.ALIGN if self.direct else used)
-            self._wait()
+            return lambda: None
+        if self._used:
+            self._hand_over(-(-self._used // self.ALIGN) * self.ALIGN if self.direct else self._used)
+        self._pending.append(self._pool.submit(self._finish))
+
+        def wait() -> None:
+            try:
+                while self._pending:
+                    self._pending.popleft().result()
+            finally:
+                self._discard()
+        self._waiting = wait
+        return wait
+
+    def _finish(self) -> None:
+        if not self._failed:
             os.ftruncate(self.fd, self.size)
-        finally:
-            self._discard()
+            os.fsync(self.fd)
+
+    def close(self) -> None:
+        """Write what is left, cut the padding and fsync; raises what the writes raised."""
+        self.close_in_background()()
 
     def _discard(self) -> None:
+        if self.fd < 0:
+            return
+        self._failed = True   # writes still queued are dropped
         self._pool.shutdown(wait=True)
         os.close(self.fd)
         self.fd = -1
@@ -150,10 +200,11 @@ class FeedFile:
         return self
 
     def __exit__(self, kind, exc, tb) -> None:
-        if kind is None:
-            self.close()
-        elif self.fd >= 0:
+        if kind is not None:
             self._discard()   # the caller removes the partial file
+        elif self._waiting is None:
+            self.close()
+        # else: closing in the background, the caller waits
 
 
 def file_checksum(path: str | os.PathLike, like: str | None = None) -> str | None:
@@ -172,36 +223,6 @@ def file_checksum(path: str | os.PathLike, like: str | None = None) -> str | Non
 def holds_checksum(path: str | os.PathLike | None, recorded: str | None) -> bool:
     """Whether the file at ``path`` exists and has the ``recorded`` checksum (of either algorithm)."""
     return bool(path) and recorded is not None and file_checksum(path, like=recorded) == recorded
-
-
-def fsync_file(path: str | os.PathLike) -> None:
-    with open(path, "rb") as fh:
-        os.fsync(fh.fileno())
-
-
-def fsync_in_background(path: str | os.PathLike):
-    """Start flushing a written file to disk; returns ``wait()``, which raises what fsync raised.
-
-    A feed of 100 MB takes a fraction of a second to reach the disk: the send writes its report rows
-    meanwhile, and waits before committing and publishing (the disk may still say it is full here)."""
-    import threading
-
-    failure: list[BaseException] = []
-
-    def run():
-        try:
-            fsync_file(path)
-        except BaseException as exc:  # handed to wait()
-            failure.append(exc)
-
-    thread = threading.Thread(target=run, name="feed-fsync", daemon=True)
-    thread.start()
-
-    def wait() -> None:
-        thread.join()
-        if failure:
-            raise failure[0]
-    return wait
 
 
 def retire(path: str | os.PathLike, folder: Path) -> None:

@@ -22,6 +22,7 @@ is never published twice for the same run. The run is done when every medium is 
 """
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import errno
 import logging
@@ -41,7 +42,7 @@ from models.send import (DONE, FAILED, FILTERED_OUTCOMES, FINAL_MEDIUM_STATES, H
                          RUNNING, SKIPPED, NotSentListings, PublishedFeed, SendMedium, SendRun, SentListings,
                          run_status, shrink_hold_reason, write_report_rows)
 
-from .delivery import FeedFile, fsync_in_background, holds_checksum, post_feed, publish_to_folder
+from .delivery import FeedFile, holds_checksum, post_feed, publish_to_folder
 from .feeds import get_format
 from .feeds.templates import write_feed
 from .queue import enqueue, get_queue
@@ -239,8 +240,10 @@ def _process_medium(send_medium_id: int, attempt: int) -> str:
         with FeedFile(staging) as out:
             fault("disk_full", medium.code)
             count = write_feed(fmt, medium, store, lists, out)
+            # The disk takes the rest (and the fsync) while the report is recorded; it is on disk
+            # before anything is committed or published.
+            written = out.close_in_background()
         checksum = out.checksum
-        synced = fsync_in_background(staging)   # on disk before anything is committed or published
     except BaseException:
         Path(staging).unlink(missing_ok=True)
         raise
@@ -250,12 +253,13 @@ def _process_medium(send_medium_id: int, attempt: int) -> str:
     # failure removes it, so failed attempts leave nothing behind.
     try:
         outcome = _record_and_guard(sm, run, medium, plan, subscriptions, sent, count, attempt, staging, checksum,
-                                    synced, timings)
-    except _Superseded:
+                                    written, timings)
+    except BaseException as exc:
+        with contextlib.suppress(Exception):
+            written()   # no write left running into the file removed
         Path(staging).unlink(missing_ok=True)
-        return "superseded"
-    except BaseException:
-        Path(staging).unlink(missing_ok=True)
+        if isinstance(exc, _Superseded):
+            return "superseded"
         raise
     if outcome != PUBLISHING:
         return outcome
@@ -268,7 +272,7 @@ class _Superseded(Exception):
     """A newer attempt owns the medium: this one publishes nothing."""
 
 
-def _record_and_guard(sm, run, medium, plan, subscriptions, sent, count, attempt, staging, checksum, synced,
+def _record_and_guard(sm, run, medium, plan, subscriptions, sent, count, attempt, staging, checksum, written,
                       timings) -> str:
     """Steps 2 to 5 of a medium once its feed is staged: still ours, report rows, shrink guard, and
     the row marked held or publishing (committed with the staged file's path and checksum)."""
@@ -293,7 +297,7 @@ def _record_and_guard(sm, run, medium, plan, subscriptions, sent, count, attempt
     previous = previous_listing_count(medium.id, run.id)
     sm.previous_count = previous
     timings.lap("report")
-    synced()
+    written()
     timings.lap("disk")
     log.info("send %s, medium %s: %d listings, %s", run.id, medium.code, count, timings)
 

@@ -127,3 +127,73 @@ def test_a_retired_folder_on_another_file_system_still_publishes(tmp_path, monke
     publish_to_folder(str(tmp_path / "new.tmp"), str(target), tmp_path / "elsewhere")
 
     assert target.read_bytes() == b"after" and not list((tmp_path / "elsewhere").glob("*"))
+
+
+@pytest.fixture
+def held_disk(monkeypatch):
+    """A disk that takes no write until ``release`` is set."""
+    import threading
+
+    release, real_write = threading.Event(), os.write
+
+    def slow(fd, data):
+        assert release.wait(10), "the disk was never released"
+        return real_write(fd, data)
+    monkeypatch.setattr(os, "write", slow)
+    return release
+
+
+def in_thread(work):
+    import threading
+
+    thread = threading.Thread(target=work, daemon=True)
+    thread.start()
+    thread.join(2)
+    return thread
+
+
+def test_the_feed_is_made_and_closed_while_the_disk_still_writes_it(tmp_path, held_disk):
+    data = random.Random(3).randbytes(6 * BUFFER + 77)
+    out, waits = FeedFile(tmp_path / "feed.xml"), []
+
+    producer = in_thread(lambda: (out.write(data), waits.append(out.close_in_background())))
+
+    assert not producer.is_alive() and waits   # neither the writes nor the close waited for the disk
+    assert out.checksum == "xxh3-128:" + xxhash.xxh3_128(data).hexdigest()
+    held_disk.set()
+    waits[0]()
+    assert (tmp_path / "feed.xml").read_bytes() == data and out.fd == -1
+
+
+def test_a_slow_disk_holds_the_writer_back_once_it_lags_too_far(tmp_path, held_disk, monkeypatch):
+    monkeypatch.setattr(FeedFile, "BEHIND", 4 * BUFFER)
+    data = random.Random(4).randbytes(10 * BUFFER)
+    out = FeedFile(tmp_path / "feed.xml")
+
+    producer = in_thread(lambda: out.write(data))
+
+    assert producer.is_alive()   # waiting for the disk: at most BEHIND bytes of buffers
+    assert len(out._buffers) == 4
+    held_disk.set()
+    producer.join(10)
+    out.close()
+    assert (tmp_path / "feed.xml").read_bytes() == data
+
+
+def test_a_full_disk_found_in_the_background_is_raised_by_the_wait(tmp_path, monkeypatch):
+    import threading
+
+    closed = threading.Event()
+
+    def full(fd, data):   # the disk says it is full once the writer has closed the file
+        closed.wait(10)
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(os, "write", full)
+    out = FeedFile(tmp_path / "feed.xml")
+    out.write(b"x" * (BUFFER + 1))
+    wait = out.close_in_background()
+    closed.set()
+    with pytest.raises(OSError) as raised:
+        wait()
+    assert raised.value.errno == errno.ENOSPC and out.fd == -1
