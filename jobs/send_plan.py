@@ -43,7 +43,7 @@ from backoffice.extensions import db
 
 from .delivery import retire
 from .feeds import get_format, mandatory_fields_for
-from .feeds.templates import ListingStore, StoreError, build_store
+from .feeds.templates import ListingStore, StoreError, base_path, build_store
 
 log = logging.getLogger(__name__)
 
@@ -260,16 +260,32 @@ def _render_store(fmt, rows: "_Rows", path: Path) -> None:
     rendered, fingerprints = rows.load(changed)
     build_store(fmt, rendered, path, context=context, fingerprints=fingerprints, previous=previous, reused=reused)
     log.info("listing store %s: %d listings reused, %d rendered", fmt.key, len(reused), len(rendered))
-    kept = _listings_cache(fmt)
+    kept, retired = _listings_cache(fmt), retired_folder(rows.run.id)
+    try:
+        # A store built on a base is kept with it: the base first (a store whose base is not the one
+        # it was built on is refused, and the next run renders every listing).
+        if base_path(path).exists():
+            _keep(base_path(path), base_path(kept), retired)
+        _keep(path, kept, retired)
+        if not base_path(path).exists() and base_path(kept).exists():
+            retire(base_path(kept), retired)
+            base_path(kept).unlink()
+    except OSError as exc:   # the send goes on; the next run renders every listing
+        log.warning("listing store of %s not kept for the next run: %s", fmt.key, exc)
+
+
+def _keep(path: Path, kept: Path, retired: Path) -> None:
+    """Make ``kept`` a hard link of ``path`` (the file it replaces is retired, freed after the run)."""
+    if kept.exists() and os.path.samefile(path, kept):
+        return   # rename() of two links of one file does nothing
     temp = kept.with_name(kept.name + f".{os.getpid()}.tmp")
     try:
         temp.unlink(missing_ok=True)
         os.link(path, temp)
-        retire(kept, retired_folder(rows.run.id))
+        retire(kept, retired)
         os.replace(temp, kept)
-    except OSError as exc:   # the send goes on; the next run renders every listing
+    finally:
         temp.unlink(missing_ok=True)
-        log.warning("listing store of %s not kept for the next run: %s", fmt.key, exc)
 
 
 class _Rows:

@@ -2,7 +2,9 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import io
+import os
 from decimal import Decimal
 
 import pytest
@@ -196,3 +198,64 @@ def test_a_damaged_store_is_refused_not_read(tmp_path):
     (tmp_path / "store").write_bytes(data[:-5])     # cut short, as by a full disk
     with pytest.raises(StoreError):
         ListingStore(tmp_path / "store")
+
+
+@pytest.mark.parametrize("key", list(FORMATS))
+def test_stores_built_night_after_night_on_a_base_give_the_bytes_of_stores_rendered_whole(key, tmp_path):
+    # Night 2 keeps its unchanged listings in night 1's store (its base) and holds only the one rendered;
+    # night 3 keeps the same base, copies night 2's own listing still current and renders another;
+    # night 4 is written whole again. Every night's feed is the one a store rendered whole gives.
+    from jobs.feeds.templates import ListingStore, base_path, build_store, write_feed
+
+    fmt = get_format(key)
+    nights = [[row(id=n, entry_number=str(2000 + n), make=f"Marque {n} & Cie") for n in range(7, 17)]]
+    changes = {2: (9, "8990"), 3: (12, "7490"), 4: (7, "6990")}
+    for night in (2, 3, 4):
+        vehicle, price = changes[night]
+        nights.append([row(id=r["id"], entry_number=r["entry_number"], make=r["make"], sale_price_ttc=Decimal(price))
+                       if r["id"] == vehicle else r for r in nights[-1]])
+    prints = [{r["id"]: fingerprint(r) for r in rows} for rows in nights]
+    build_store(fmt, nights[0], tmp_path / "night1", context=b"ctx", fingerprints=prints[0])
+    for night in (2, 3, 4):
+        previous = ListingStore(tmp_path / f"night{night - 1}")
+        before = previous.fingerprint_of()
+        reused = [v for v, p in prints[night - 1].items() if before.get(v) == p]
+        changed = [r for r in nights[night - 1] if r["id"] not in reused]
+        build_store(fmt, changed, tmp_path / f"night{night}", context=b"ctx", fingerprints=prints[night - 1],
+                    previous=previous, reused=reused, layered=night != 4)
+        build_store(fmt, nights[night - 1], tmp_path / f"whole{night}")
+        ids = [r["id"] for r in nights[night - 1]]
+
+        def feed(name):
+            out = io.BytesIO()
+            write_feed(fmt, FakeMedium(), ListingStore(tmp_path / name), [("bm11c1", ids, None)], out)
+            return out.getvalue()
+        assert feed(f"night{night}") == feed(f"whole{night}") == write(key, nights[night - 1])[1]
+        assert ListingStore(tmp_path / f"night{night}").fingerprint_of() == prints[night - 1]
+    assert base_path(tmp_path / "night3").samefile(tmp_path / "night1")   # the same base, no copy
+    own = {n: (tmp_path / f"night{n}").stat().st_size for n in (1, 2, 3, 4)}
+    assert own[2] < own[3] < own[1] / 3 and own[4] == (tmp_path / "whole4").stat().st_size
+    assert not base_path(tmp_path / "night4").exists()
+
+
+def fingerprint(r) -> bytes:
+    return hashlib.md5(repr(sorted(r.items())).encode()).digest()
+
+
+def test_a_store_whose_base_was_replaced_or_lost_is_refused(tmp_path):
+    from jobs.feeds.templates import ListingStore, StoreError, base_path, build_store
+
+    fmt = get_format("generic_csv")
+    rows = [row(id=n, entry_number=str(2000 + n)) for n in range(7, 17)]
+    build_store(fmt, rows, tmp_path / "night1")
+    build_store(fmt, rows[:1], tmp_path / "night2", previous=ListingStore(tmp_path / "night1"),
+                reused=[r["id"] for r in rows[1:]])
+    assert base_path(tmp_path / "night2").exists()   # one listing of ten: built on its base by default
+    build_store(fmt, rows, tmp_path / "other")
+    base_path(tmp_path / "night2").unlink()
+    os.link(tmp_path / "other", base_path(tmp_path / "night2"))
+    with pytest.raises(StoreError):
+        ListingStore(tmp_path / "night2")
+    base_path(tmp_path / "night2").unlink()
+    with pytest.raises(StoreError):
+        ListingStore(tmp_path / "night2")

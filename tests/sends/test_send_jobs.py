@@ -94,6 +94,37 @@ def test_the_next_send_renders_again_only_the_listings_whose_vehicle_changed(net
     assert second == {**first, "2029": "8990.00"} and first["2029"] != "8990.00"
 
 
+def test_night_after_night_the_store_keeps_its_unchanged_listings_in_its_base(network, factories, publication,
+                                                                              feed_folder, rendered_listings):
+    """A store built on the previous one holds only what was rendered since; the next run's store is
+    built on the same base (kept beside it in the cache), and every feed is still complete."""
+    from decimal import Decimal
+
+    from jobs.feeds.templates import base_path
+
+    cars = [factories.vehicle(network.gap, entry_number=str(2020 + n), photo_count=1) for n in range(8)]
+    medium = publication.medium("EDEN", "generic_csv", [network.nord])
+    cache = feed_folder / ".listings" / "store-generic_csv"
+
+    def prices():
+        return {x["reference"]: x["price"] for x in parse_feed("generic_csv", feed_file(feed_folder, medium,
+                                                                                         "csv").read_bytes())}
+    start_send()
+    first = prices()
+    for night, car in ((2, cars[1]), (3, cars[5])):
+        rendered_listings.clear()
+        car.sale_price_ttc = Decimal(f"{night}990.00")
+        db.session.commit()
+
+        start_send()
+
+        assert rendered_listings == [car.entry_number]
+        first[car.entry_number] = f"{night}990.00"
+        assert prices() == first
+        assert base_path(cache).exists() and cache.stat().st_size < base_path(cache).stat().st_size / 2
+    assert not list((feed_folder / ".retired").glob("*"))
+
+
 def test_a_new_public_address_or_a_damaged_store_renders_every_listing_again(app, network, factories, publication,
                                                                           feed_folder, rendered_listings,
                                                                           monkeypatch):
