@@ -32,6 +32,7 @@ import logging
 import os
 import pickle
 import shutil
+import time
 from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
@@ -249,6 +250,7 @@ def _previous_store(fmt, context: bytes) -> ListingStore | None:
 def _render_store(fmt, rows: "_Rows", path: Path) -> None:
     """Render the run's store of ``fmt``, copying the unchanged listings from the previous store, then
     keep it (a hard link, no copy) as the previous store of the next run."""
+    started = time.perf_counter()
     current = rows.fingerprints()
     context = store_context(fmt)
     previous = _previous_store(fmt, context)
@@ -259,7 +261,8 @@ def _render_store(fmt, rows: "_Rows", path: Path) -> None:
     changed = current.keys() - set(reused)
     rendered, fingerprints = rows.load(changed)
     build_store(fmt, rendered, path, context=context, fingerprints=fingerprints, previous=previous, reused=reused)
-    log.info("listing store %s: %d listings reused, %d rendered", fmt.key, len(reused), len(rendered))
+    log.info("listing store %s: %d listings reused, %d rendered, %s, in %.2f s", fmt.key, len(reused), len(rendered),
+             "on its base" if base_path(path).exists() else "written whole", time.perf_counter() - started)
     kept, retired = _listings_cache(fmt), retired_folder(rows.run.id)
     try:
         # A store built on a base is kept with it: the base first (a store whose base is not the one
