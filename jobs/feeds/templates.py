@@ -91,7 +91,10 @@ def build_store(fmt: FeedFormat, rows: Iterable[dict], path: Path, *, context: b
             # The base first: a store exists only complete, with its base beside it.
             linked = base_path(temp)
             linked.unlink(missing_ok=True)
-            os.link(base.path, linked)
+            try:
+                os.link(base.path, linked)
+            except OSError:   # no hard links here: the store is written whole
+                base = None
         with open(temp, "wb") as fh:
             if previous is not None:
                 old_parts, old_wholes, old_ends = previous.parts_at, previous.wholes_at, previous.ends_at
@@ -165,7 +168,7 @@ class ListingStore:
     whole listing ``blob[wholes_at[i]:ends_at[i]]``, where ``blob`` is the store's own listings, or
     its base's when ``sources[i]`` is 1 (``sources`` is None in a store without base)."""
 
-    def __init__(self, path: Path):
+    def __init__(self, path: Path, *, as_base: bool = False):
         self.path = Path(path)
         with open(path, "rb") as fh:
             size = os.fstat(fh.fileno()).st_size
@@ -177,6 +180,15 @@ class ListingStore:
         data_end = int.from_bytes(blob[size - 16:size - 8], "little")
         if blob[size - 8:] != _MAGIC or data_end + 4 * 8 * count + count + 16 * count + _TRAILER != size:
             raise StoreError(f"{path}: not a complete listing store")
+        at = data_end + 4 * 8 * count + count + 16 * count
+        self.context = blob[at:at + 32]
+        self.token, base_token = blob[at + 32:at + 48], blob[at + 48:at + 64]
+        self.base = None
+        self.sources = None
+        if as_base:   # only its listings' bytes are read, through the store built on it
+            if base_token != _NO_BASE:
+                raise StoreError(f"{path}: a base built on another base")
+            return
         at = data_end
         columns = []
         for _ in range(4):
@@ -186,17 +198,12 @@ class ListingStore:
         sources = blob[at:at + count]
         at += count
         self.fingerprints = blob[at:at + 16 * count]
-        at += 16 * count
-        self.context = blob[at:at + 32]
-        self.token, base_token = blob[at + 32:at + 48], blob[at + 48:at + 64]
-        self.base = None
-        self.sources = None
         if base_token != _NO_BASE:
             try:
-                self.base = ListingStore(base_path(self.path))
+                self.base = ListingStore(base_path(self.path), as_base=True)
             except FileNotFoundError:
                 raise StoreError(f"{path}: its base is missing") from None
-            if self.base.token != base_token or self.base.base is not None:
+            if self.base.token != base_token:
                 raise StoreError(f"{path}: its base is not the one it was built on")
             self.sources = sources
         self.position = dict(zip(self.ids, range(count)))
