@@ -11,9 +11,9 @@ the run keeps, in ``FEED_FOLDER/.staging/run-<id>/``:
   with a fingerprint of its feed row (computed by PostgreSQL) and its site, with the contact resolver;
 - ``store-<format>``: each format's listing store (``jobs.feeds.templates``). A job that finds
   stores nobody renders yet renders them one after the other, so two workers starting a send split
-  the formats between them. A store copies from the format's previous store (kept in
-  ``FEED_FOLDER/.listings/``, see ``store_context``) every listing whose row has the same
-  fingerprint, and loads, normalises and renders only the others: on a night where 5 % of the stock
+  the formats between them. A store keeps from the format's previous store (kept in
+  ``FEED_FOLDER/.listings/`` with its base, see ``store_context``) every listing whose row has the
+  same fingerprint, left in their base, and loads, normalises and renders only the others: on a night where 5 % of the stock
   changed, 5 % of the listings are rendered;
 - ``details.pickle``: what a listing with its own contact or link needs (make, status, reference,
   public link, site contact), loaded by the first job of a medium that needs it.
@@ -248,8 +248,8 @@ def _previous_store(fmt, context: bytes) -> ListingStore | None:
 
 
 def _render_store(fmt, rows: "_Rows", path: Path) -> None:
-    """Render the run's store of ``fmt``, copying the unchanged listings from the previous store, then
-    keep it (a hard link, no copy) as the previous store of the next run."""
+    """Render the run's store of ``fmt``, keeping the unchanged listings of the previous store (in its
+    base), then keep it with its base (hard links, no copy) as the previous store of the next run."""
     started = time.perf_counter()
     current = rows.fingerprints()
     context = store_context(fmt)

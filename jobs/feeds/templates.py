@@ -9,8 +9,9 @@ values. Output is byte for byte what ``FeedFormat.write`` gives for the same row
 
 A listing depends only on its vehicle's row and on the store's *context* (the format's code, our
 public address, the signing key, the labels): the store keeps a fingerprint of each vehicle's row,
-and the next night's store copies the listings whose row did not change from the previous store of
-the same context instead of rendering them again (``build_store``'s ``previous`` and ``reused``).
+and the next night's store keeps the listings whose row did not change from the previous store of
+the same context, in that store's base, instead of rendering them again (``build_store``'s
+``previous`` and ``reused``).
 """
 from __future__ import annotations
 
@@ -100,7 +101,7 @@ def build_store(fmt: FeedFormat, rows: Iterable[dict], path: Path, *, context: b
                 old_parts, old_wholes, old_ends = previous.parts_at, previous.wholes_at, previous.ends_at
                 old_prints, old_sources = previous.fingerprints, previous.sources
                 kept = in_base if base is not None else []
-                copied = at if base is None else sorted(set(at).difference(in_base))
+                copied = sorted(at) if base is None else sorted(set(at).difference(in_base))
                 # Listings left in the base keep their offsets there (gathered by C calls, not a loop).
                 for column, old in ((ids, previous.ids), (parts_at, old_parts), (wholes_at, old_wholes),
                                     (ends_at, old_ends)):
@@ -111,7 +112,7 @@ def build_store(fmt: FeedFormat, rows: Iterable[dict], path: Path, *, context: b
                 views = previous.views()
                 for i in copied:
                     first, middle, last = old_parts[i], old_wholes[i], old_ends[i]
-                    pending.append(views[old_sources[i] if old_sources is not None else 0][first:last])
+                    pending.append(views[old_sources[i]][first:last])
                     ids.append(previous.ids[i])
                     prints.append(old_prints[16 * i:16 * i + 16])
                     parts_at.append(position)
@@ -166,7 +167,7 @@ class ListingStore:
     """A built store, mapped read-only; ``vehicle_ids`` are the vehicles it has a listing of, and
     ``position`` maps each to its index ``i``: its parts are ``blob[parts_at[i]:wholes_at[i]]``, its
     whole listing ``blob[wholes_at[i]:ends_at[i]]``, where ``blob`` is the store's own listings, or
-    its base's when ``sources[i]`` is 1 (``sources`` is None in a store without base)."""
+    its base's when ``sources[i]`` is 1 (always 0 in a store without base)."""
 
     def __init__(self, path: Path, *, as_base: bool = False):
         self.path = Path(path)
@@ -184,7 +185,6 @@ class ListingStore:
         self.context = blob[at:at + 32]
         self.token, base_token = blob[at + 32:at + 48], blob[at + 48:at + 64]
         self.base = None
-        self.sources = None
         if as_base:   # only its listings' bytes are read, through the store built on it
             if base_token != _NO_BASE:
                 raise StoreError(f"{path}: a base built on another base")
@@ -195,7 +195,7 @@ class ListingStore:
             columns.append(array("q", blob[at:at + 8 * count]))
             at += 8 * count
         self.ids, self.parts_at, self.wholes_at, self.ends_at = columns
-        sources = blob[at:at + count]
+        self.sources = blob[at:at + count]
         at += count
         self.fingerprints = blob[at:at + 16 * count]
         if base_token != _NO_BASE:
@@ -205,7 +205,6 @@ class ListingStore:
                 raise StoreError(f"{path}: its base is missing") from None
             if self.base.token != base_token:
                 raise StoreError(f"{path}: its base is not the one it was built on")
-            self.sources = sources
         self.position = dict(zip(self.ids, range(count)))
         self.vehicle_ids = frozenset(self.ids)   # "are all these listings stored?" in one C call (issuperset)
 
@@ -257,7 +256,7 @@ def write_feed(fmt: FeedFormat, medium, store: ListingStore, lists: Iterable[tup
             # by each of them again.
             at = list(map(position.__getitem__, vehicle_ids))
             spans = map(slice, map(whole_starts.__getitem__, at), map(whole_ends.__getitem__, at))
-            if sources is None:
+            if store.base is None:
                 listings = list(map(view.__getitem__, spans))
             else:   # each from this store's own listings or from its base's
                 listings = list(map(getitem, map(views.__getitem__, map(sources.__getitem__, at)), spans))
@@ -270,8 +269,7 @@ def write_feed(fmt: FeedFormat, medium, store: ListingStore, lists: Iterable[tup
         append = pending.append
         for vehicle_id, (link, contact) in zip(vehicle_ids, own):
             i = position[vehicle_id]
-            parts = views[sources[i] if sources is not None else 0][part_starts[i]:whole_starts[i]].tobytes() \
-                .split(_SEP)
+            parts = views[sources[i]][part_starts[i]:whole_starts[i]].tobytes().split(_SEP)
             values = (customer_code, link, contact)
             append(parts[0])
             for n, (kind, render, cache) in enumerate(slots, 1):
