@@ -260,7 +260,8 @@ def _render_store(fmt, rows: "_Rows", path: Path) -> None:
         reused = [v for v, fingerprint in current.items() if before.get(v) == fingerprint]
     changed = current.keys() - set(reused)
     rendered, fingerprints = rows.load(changed)
-    build_store(fmt, rendered, path, context=context, fingerprints=fingerprints, previous=previous, reused=reused)
+    build_store(fmt, rendered, path, context=context, fingerprints=fingerprints, previous=previous, reused=reused,
+                order=rows.order())
     log.info("listing store %s: %d listings reused, %d rendered, %s, in %.2f s", fmt.key, len(reused), len(rendered),
              "on its base" if base_path(path).exists() else "written whole", time.perf_counter() - started)
     kept, retired = _listings_cache(fmt), retired_folder(rows.run.id)
@@ -298,10 +299,19 @@ class _Rows:
         self.run, self.folder = run, folder
         self.rows: dict[int, dict] = {}
         self.prints: dict[int, bytes] = {}
-        self._candidates: dict[int, bytes] | None = None
+        self._candidates: tuple[dict, dict] | None = None
 
     def fingerprints(self) -> dict[int, bytes]:
         """vehicle id → row fingerprint of every vehicle a medium of the run may publish."""
+        return self._load_candidates()[0]
+
+    def order(self) -> dict[int, tuple]:
+        """vehicle id → its place in the stores: its concession's vehicles together, by score (the
+        default ordering of a medium's lists, ``models.send_decision``), so that most feeds copy
+        their listings a run at a time."""
+        return self._load_candidates()[1]
+
+    def _load_candidates(self) -> tuple[dict, dict]:
         if self._candidates is None:
             _ensure(self.folder / "sites.pickle", lambda: _load_candidates(self.run, self.folder))
             self._candidates = _load(self.folder / "fingerprints.pickle")
@@ -380,21 +390,25 @@ def _load_candidates(run, folder: Path) -> None:
     """Save each candidate vehicle's row fingerprint, and its site with the contact resolver, for
     the run's jobs (the same snapshot for all of them)."""
     from models.publication_inputs import load_contact_resolver
+    from models.send_decision import score_order_key
     from models.vehicle import Vehicle
 
     fingerprint = _fingerprint_column()
-    stmt = _candidates_stmt(run)
-    prints, sites = {}, {}
+    stmt = _candidates_stmt(run).add_columns(Vehicle.score)
+    prints, sites, order = {}, {}, {}
     if fingerprint is not None:
-        for vehicle_id, site_id, digest in db.session.execute(
-                stmt.with_only_columns(Vehicle.id, Vehicle.site_id, fingerprint)):
+        for vehicle_id, site_id, concession_id, score, digest in db.session.execute(
+                stmt.with_only_columns(Vehicle.id, Vehicle.site_id, Vehicle.concession_id, Vehicle.score,
+                                       fingerprint)):
             prints[vehicle_id], sites[vehicle_id] = bytes.fromhex(digest), site_id
+            order[vehicle_id] = (concession_id, score_order_key(score))
     else:
         result = db.session.execute(stmt)
-        site = list(result.keys()).index("site_id")
+        site, concession = list(result.keys()).index("site_id"), list(result.keys()).index("concession_id")
         for raw in result:
-            prints[raw[0]], sites[raw[0]] = _python_fingerprint(raw), raw[site]
-    _dump(prints, folder / "fingerprints.pickle")
+            prints[raw[0]], sites[raw[0]] = _python_fingerprint(raw[:-1]), raw[site]
+            order[raw[0]] = (raw[concession], score_order_key(raw[-1]))
+    _dump((prints, order), folder / "fingerprints.pickle")
     _dump((sites, load_contact_resolver(db.session)), folder / "sites.pickle")
 
 

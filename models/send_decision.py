@@ -385,6 +385,12 @@ _FAR = 10 ** 9
 ORDERING_KEYS = ("score", "stock_age_youngest", "stock_age_oldest", "price_asc", "price_desc", "photos")
 
 
+def score_order_key(score: int | None) -> int:
+    """The sort key of the default ordering, "score": best score first, no score last (``_ordering``
+    inlines it: it runs for every vehicle of every medium)."""
+    return -score if score is not None else 1
+
+
 def _ordering_positions(vehicles: list[VehicleInput], ordering: str) -> dict[int, int] | None:
     """vehicle id → position in the medium's ordering (None for "none": vehicle id order)."""
     return _ordering(sorted(vehicles, key=lambda v: v.id), ordering)[0]
@@ -396,7 +402,7 @@ def _ordering(by_id: list[VehicleInput], ordering: str) -> tuple[dict[int, int] 
         return None, None
     # Sort keys as plain lists, then a stable sort of indexes by key: no Python call per comparison.
     if ordering == "score":
-        keys = [-v.score if v.score is not None else 1 for v in by_id]
+        keys = [-v.score if v.score is not None else 1 for v in by_id]   # score_order_key
     elif ordering == "stock_age_youngest":
         keys = [-v.entry_date.toordinal() if v.entry_date else 0 for v in by_id]
     elif ordering == "stock_age_oldest":

@@ -2,10 +2,13 @@
 
 Fifty media in six formats would render every vehicle fifty times; a vehicle's listing differs
 between media of one format only by its slots (customer code, link, contact). So the first medium
-of a format in a run renders every candidate vehicle's parts once into a *listing store* (one file:
-the encoded parts of each vehicle, separated by NUL bytes, then an index), and each medium's job
-maps the store and writes its feed by joining the parts of its sent vehicles with its own slot
-values. Output is byte for byte what ``FeedFormat.write`` gives for the same rows.
+of a format in a run renders every candidate vehicle's listing once into a *listing store* (one
+file: each vehicle's listing whole, its customer code left as a NUL byte, then each one's encoded
+parts separated by NUL bytes, then an index), and each medium's job maps the store and writes its
+feed from it: the whole listings of its sent vehicles, copied a run of neighbours at a time (the
+store keeps each concession's vehicles together by score, the default order of a list), or their
+parts joined with its own slot values. Output is byte for byte what ``FeedFormat.write`` gives for
+the same rows.
 
 A listing depends only on its vehicle's row and on the store's *context* (the format's code, our
 public address, the signing key, the labels): the store keeps a fingerprint of each vehicle's row,
@@ -17,20 +20,25 @@ from __future__ import annotations
 
 import mmap
 import os
+import shutil
+import tempfile
 from array import array
 from itertools import chain
-from operator import getitem
+from operator import itemgetter
 from pathlib import Path
-from typing import Iterable, Mapping
+from typing import Iterable, Iterator, Mapping
+
+import numpy as np
 
 from . import FeedFormat
 
 _SEP = b"\0"   # never inside a rendered part (jobs.feeds.base: values lose their NUL characters)
-_MAGIC = b"VOSTORE3"
+_MAGIC = b"VOSTORE4"
 _NO_FINGERPRINT = bytes(16)
 _NO_BASE = bytes(16)
 _TRAILER = 32 + 16 + 16 + 8 + 8 + 8   # context, token, base token, count, index offset, magic
-_CHUNK = 1024          # listings joined at a time by write_feed: about 1 MB, within the CPU cache
+_CHUNK = 1 << 20       # bytes joined at a time by write_feed: within the CPU cache
+_COLUMNS = 5          # of the index: ids, wholes_at, ends_at, parts_at, parts_end
 # A store built on the previous one keeps its unchanged listings where they are, in its *base* (the
 # last store written whole, hard-linked beside it as "<store>.base"), and holds only the listings
 # rendered since: a night copies 5 % of the listings instead of 1.2 GB. Past this share of listings
@@ -49,11 +57,14 @@ def base_path(path: Path) -> Path:
 
 def build_store(fmt: FeedFormat, rows: Iterable[dict], path: Path, *, context: bytes = b"",
                 fingerprints: Mapping[int, bytes] | None = None, previous: "ListingStore | None" = None,
-                reused: Iterable[int] = (), layered: bool | None = None) -> int:
+                reused: Iterable[int] = (), layered: bool | None = None,
+                order: Mapping[int, tuple] | None = None) -> int:
     """Render every row's listing into ``path``, atomically; returns the listings stored.
 
-    Each vehicle is stored twice: its parts around every slot, and whole with its own link and its
-    site's contact (the common case), where only the customer code is left as a NUL byte.
+    Each vehicle is stored twice: whole with its own link and its site's contact (the common case),
+    where only the customer code is left as a NUL byte, and as its parts around every slot. The whole
+    listings come first, one after the other in ``order`` (vehicle id → sort key, ties by id; by id
+    without it), then the parts: a feed listing vehicles in that order copies them a run at a time.
     ``fingerprints`` (vehicle id → 16 bytes) say what row each rendered listing comes from. The
     ``reused`` vehicles keep their listing from ``previous``, a store of the same ``context`` where
     they have the fingerprint of their current row, instead of being rendered: left in place in the
@@ -67,26 +78,19 @@ def build_store(fmt: FeedFormat, rows: Iterable[dict], path: Path, *, context: b
     reused = list(reused)
     encoding, errors, listing, slots = fmt.encoding, fmt.errors, fmt.listing, fmt.slots
     fingerprint = (fingerprints or {}).get
-    ids, parts_at, wholes_at, ends_at, sources, prints = array("q"), array("q"), array("q"), array("q"), \
-        bytearray(), []
+    columns = [array("q") for _ in range(_COLUMNS)]
+    ids, wholes_at, ends_at, parts_at, parts_end = columns
+    sources, prints = bytearray(), []
     base = None
+    at: list[int] = []
+    in_base: list[int] = []
     if previous is not None:
         at = list(map(previous.position.__getitem__, reused))
-        if previous.base is None:
-            in_base = at
-        else:
-            in_base = [i for i in at if previous.sources[i]]
+        in_base = at if previous.base is None else [i for i in at if previous.sources[i]]
         own = len(rows) + len(at) - len(in_base)
         if layered if layered is not None else own <= LAYER_LIMIT * max(len(at) + len(rows), 1):
             base = previous.base_store()
     temp = path.with_name(path.name + f".{os.getpid()}.tmp")
-    position = 0
-    pending: list = []
-
-    def flush(fh):
-        fh.write(b"".join(pending))
-        pending.clear()
-
     try:
         if base is not None:
             # The base first: a store exists only complete, with its base beside it.
@@ -96,61 +100,75 @@ def build_store(fmt: FeedFormat, rows: Iterable[dict], path: Path, *, context: b
                 os.link(base.path, linked)
             except OSError:   # no hard links here: the store is written whole
                 base = None
-        with open(temp, "wb") as fh:
-            if previous is not None:
-                old_parts, old_wholes, old_ends = previous.parts_at, previous.wholes_at, previous.ends_at
-                old_prints, old_sources = previous.fingerprints, previous.sources
-                kept = in_base if base is not None else []
-                copied = sorted(at) if base is None else sorted(set(at).difference(in_base))
-                # Listings left in the base keep their offsets there (gathered by C calls, not a loop).
-                for column, old in ((ids, previous.ids), (parts_at, old_parts), (wholes_at, old_wholes),
-                                    (ends_at, old_ends)):
-                    column.extend(map(old.__getitem__, kept))
-                sources.extend(b"\1" * len(kept))
-                prints.extend([old_prints[16 * i:16 * i + 16] for i in kept])
-                # The others are copied into this store, in the previous store's order.
+        if base is not None:
+            # Listings left in the base keep their offsets there (gathered by C calls, not a loop).
+            for column, old in zip(columns, previous.columns):
+                column.extend(map(old.__getitem__, in_base))
+            sources.extend(b"\1" * len(in_base))
+            prints.extend([previous.fingerprints[16 * i:16 * i + 16] for i in in_base])
+        # The store's own listings: copied from the previous store, or rendered, in the store's order.
+        copied = at if base is None else sorted(set(at).difference(in_base))
+        last = (1 << 62,)
+        rank = (lambda v: (order.get(v, last), v)) if order is not None else (lambda v: v)
+        items = sorted([(rank(previous.ids[i]), i, None) for i in copied] +
+                       [(rank(row["id"]), -1, row) for row in rows], key=itemgetter(0))
+        wholes: list = []
+        with open(temp, "wb") as fh, tempfile.TemporaryFile(dir=temp.parent) as parts_file:
+            whole_position = part_position = 0
+
+            def flush():
+                fh.write(b"".join(wholes))
+                wholes.clear()
+                parts_file.write(b"".join(parts))
+                parts.clear()
+            parts: list = []
+            if copied:
                 views = previous.views()
-                for i in copied:
-                    first, middle, last = old_parts[i], old_wholes[i], old_ends[i]
-                    pending.append(views[old_sources[i]][first:last])
-                    ids.append(previous.ids[i])
+                old = previous.columns
+                old_prints, old_sources = previous.fingerprints, previous.sources
+            for _, i, row in items:
+                if row is None:
+                    view = views[old_sources[i]]
+                    whole, data = view[old[1][i]:old[2][i]], view[old[3][i]:old[4][i]]
+                    ids.append(old[0][i])
                     prints.append(old_prints[16 * i:16 * i + 16])
-                    parts_at.append(position)
-                    wholes_at.append(position + middle - first)
-                    position += last - first
-                    ends_at.append(position)
-                    sources.append(0)
-                    if len(pending) >= 2048:
-                        flush(fh)
-                flush(fh)
-            for row in rows:
-                parts = listing(row)
-                data = "\0".join(parts).encode(encoding, errors)
-                values = ["\0" if s.kind == "customer_code" else s.render(slot_value(s.kind, row)) for s in slots]
-                whole = ("".join(chain.from_iterable(zip(parts, values))) + parts[-1]).encode(encoding, errors)
-                pending.append(data)
-                pending.append(whole)
-                ids.append(row["id"])
-                parts_at.append(position)
-                position += len(data)
-                wholes_at.append(position)
-                position += len(whole)
-                ends_at.append(position)
+                else:
+                    data = listing(row)
+                    values = ["\0" if s.kind == "customer_code" else s.render(slot_value(s.kind, row))
+                              for s in slots]
+                    whole = ("".join(chain.from_iterable(zip(data, values))) + data[-1]).encode(encoding, errors)
+                    data = "\0".join(data).encode(encoding, errors)
+                    ids.append(row["id"])
+                    prints.append(fingerprint(row["id"], _NO_FINGERPRINT))
+                wholes.append(whole)
+                parts.append(data)
+                wholes_at.append(whole_position)
+                whole_position += len(whole)
+                ends_at.append(whole_position)
+                parts_at.append(part_position)
+                part_position += len(data)
+                parts_end.append(part_position)
                 sources.append(0)
-                prints.append(fingerprint(row["id"], _NO_FINGERPRINT))
-                if len(pending) >= 2048:
-                    flush(fh)
-            flush(fh)
-            # The index goes after the listings: ids, offsets, sources, fingerprints, context, tokens,
+                if len(wholes) >= 1024:
+                    flush()
+            flush()
+            # The parts go after the whole listings: their offsets move by the wholes' size.
+            own_parts = slice(len(ids) - len(items), len(ids))
+            for column in (parts_at, parts_end):
+                column[own_parts] = array("q", [p + whole_position for p in column[own_parts]])
+            parts_file.seek(0)
+            shutil.copyfileobj(parts_file, fh, 1 << 20)
+            data_end = whole_position + part_position
+            # The index goes after the listings: its columns, sources, fingerprints, context, tokens,
             # then its place.
-            for column in (ids, parts_at, wholes_at, ends_at):
+            for column in columns:
                 fh.write(column.tobytes())
             fh.write(bytes(sources))
             fh.write(b"".join(prints))
             fh.write(context.ljust(32, b"\0"))
             fh.write(os.urandom(16))   # this store's token: what a store built on it checks its base by
             fh.write(base.token if base is not None else _NO_BASE)
-            fh.write(len(ids).to_bytes(8, "little") + position.to_bytes(8, "little") + _MAGIC)
+            fh.write(len(ids).to_bytes(8, "little") + data_end.to_bytes(8, "little") + _MAGIC)
         if base is not None:
             os.replace(base_path(temp), base_path(path))
         else:
@@ -165,9 +183,9 @@ def build_store(fmt: FeedFormat, rows: Iterable[dict], path: Path, *, context: b
 
 class ListingStore:
     """A built store, mapped read-only; ``vehicle_ids`` are the vehicles it has a listing of, and
-    ``position`` maps each to its index ``i``: its parts are ``blob[parts_at[i]:wholes_at[i]]``, its
-    whole listing ``blob[wholes_at[i]:ends_at[i]]``, where ``blob`` is the store's own listings, or
-    its base's when ``sources[i]`` is 1 (always 0 in a store without base)."""
+    ``position`` maps each to its index ``i``: its whole listing is ``blob[wholes_at[i]:ends_at[i]]``,
+    its parts ``blob[parts_at[i]:parts_end[i]]``, where ``blob`` is the store's own listings, or its
+    base's when ``sources[i]`` is 1 (always 0 in a store without base)."""
 
     def __init__(self, path: Path, *, as_base: bool = False):
         self.path = Path(path)
@@ -179,9 +197,9 @@ class ListingStore:
         blob = self.blob
         count = int.from_bytes(blob[size - 24:size - 16], "little")
         data_end = int.from_bytes(blob[size - 16:size - 8], "little")
-        if blob[size - 8:] != _MAGIC or data_end + 4 * 8 * count + count + 16 * count + _TRAILER != size:
+        if blob[size - 8:] != _MAGIC or data_end + (8 * _COLUMNS + 1 + 16) * count + _TRAILER != size:
             raise StoreError(f"{path}: not a complete listing store")
-        at = data_end + 4 * 8 * count + count + 16 * count
+        at = data_end + (8 * _COLUMNS + 1 + 16) * count
         self.context = blob[at:at + 32]
         self.token, base_token = blob[at + 32:at + 48], blob[at + 48:at + 64]
         self.base = None
@@ -190,11 +208,11 @@ class ListingStore:
                 raise StoreError(f"{path}: a base built on another base")
             return
         at = data_end
-        columns = []
-        for _ in range(4):
-            columns.append(array("q", blob[at:at + 8 * count]))
+        self.columns = []
+        for _ in range(_COLUMNS):
+            self.columns.append(array("q", blob[at:at + 8 * count]))
             at += 8 * count
-        self.ids, self.parts_at, self.wholes_at, self.ends_at = columns
+        self.ids, self.wholes_at, self.ends_at, self.parts_at, self.parts_end = self.columns
         self.sources = blob[at:at + count]
         at += count
         self.fingerprints = blob[at:at + 16 * count]
@@ -207,6 +225,9 @@ class ListingStore:
                 raise StoreError(f"{path}: its base is not the one it was built on")
         self.position = dict(zip(self.ids, range(count)))
         self.vehicle_ids = frozenset(self.ids)   # "are all these listings stored?" in one C call (issuperset)
+        # The same columns as arrays, for write_feed's runs (no copy).
+        self._runs_index = (np.frombuffer(self.wholes_at, np.int64), np.frombuffer(self.ends_at, np.int64),
+                            np.frombuffer(self.sources, np.uint8))
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -219,6 +240,18 @@ class ListingStore:
         """The listings' bytes by source: (this store's own, its base's)."""
         own = memoryview(self.blob)
         return own, memoryview(self.base.blob) if self.base is not None else own
+
+    def runs(self, vehicle_ids: list[int]) -> Iterator[tuple[int, int, int]]:
+        """(source, start, end) of the whole listings of ``vehicle_ids``, in that order, a run of
+        listings that follow each other in the store at a time."""
+        if not vehicle_ids:
+            return iter(())
+        at = np.fromiter(map(self.position.__getitem__, vehicle_ids), np.int64, len(vehicle_ids))
+        wholes_at, ends_at, sources = self._runs_index
+        starts, ends, sources = wholes_at[at], ends_at[at], sources[at]
+        cuts = np.flatnonzero((starts[1:] != ends[:-1]) | (sources[1:] != sources[:-1])) + 1
+        firsts, lasts = np.concatenate(([0], cuts)), np.concatenate((cuts, [len(at)])) - 1
+        return zip(sources[firsts].tolist(), starts[firsts].tolist(), ends[lasts].tolist())
 
     def fingerprint_of(self) -> dict[int, bytes]:
         """vehicle id → the fingerprint of the row its listing was rendered from."""
@@ -242,34 +275,21 @@ def write_feed(fmt: FeedFormat, medium, store: ListingStore, lists: Iterable[tup
     slots = [(kinds[s.kind], s.render, {} if s.kind != "url" else None) for s in fmt.slots]
     code_slot = next((s.render for s in fmt.slots if s.kind == "customer_code"), None)
     out.write(fmt.header(medium).encode(encoding, errors))
-    position, sources = store.position, store.sources
-    part_starts, whole_starts, whole_ends = store.parts_at, store.wholes_at, store.ends_at
+    position, sources, parts_at, parts_end = store.position, store.sources, store.parts_at, store.parts_end
     views = store.views()
-    view = views[0]
     count = 0
     for customer_code, vehicle_ids, own in lists:
         count += len(vehicle_ids)
         if own is None:
-            # Slices of a memoryview, joined: one copy of each listing (mmap slices would copy twice),
-            # a chunk at a time: a chunk stays in the CPU cache from the join to the replace, the
-            # hash and the write, where a whole feed's bytes (100 MB) would be fetched from memory
-            # by each of them again.
-            at = list(map(position.__getitem__, vehicle_ids))
-            spans = map(slice, map(whole_starts.__getitem__, at), map(whole_ends.__getitem__, at))
-            if store.base is None:
-                listings = list(map(view.__getitem__, spans))
-            else:   # each from this store's own listings or from its base's
-                listings = list(map(getitem, map(views.__getitem__, map(sources.__getitem__, at)), spans))
             code = code_slot(customer_code).encode(encoding, errors) if code_slot is not None else None
-            for first in range(0, len(listings), _CHUNK):
-                data = b"".join(listings[first:first + _CHUNK])
+            for data in _chunks(views, store.runs(vehicle_ids)):
                 out.write(data if code is None else data.replace(_SEP, code))
             continue
         pending: list[bytes] = []
         append = pending.append
         for vehicle_id, (link, contact) in zip(vehicle_ids, own):
             i = position[vehicle_id]
-            parts = views[sources[i]][part_starts[i]:whole_starts[i]].tobytes().split(_SEP)
+            parts = views[sources[i]][parts_at[i]:parts_end[i]].tobytes().split(_SEP)
             values = (customer_code, link, contact)
             append(parts[0])
             for n, (kind, render, cache) in enumerate(slots, 1):
@@ -285,3 +305,23 @@ def write_feed(fmt: FeedFormat, medium, store: ListingStore, lists: Iterable[tup
         out.write(b"".join(pending))
     out.write(fmt.footer.encode(encoding, errors))
     return count
+
+
+def _chunks(views, runs) -> Iterator[bytes]:
+    """The bytes of ``runs`` (``ListingStore.runs``) joined about ``_CHUNK`` bytes at a time: a chunk
+    stays in the CPU cache from the join to the replace, the hash and the write, where a whole feed's
+    bytes (100 MB) would be fetched from memory by each of them again."""
+    pending, size = [], 0
+    for source, start, end in runs:
+        view = views[source]
+        while start < end:
+            take = min(end, start + _CHUNK - size)
+            pending.append(view[start:take])
+            size += take - start
+            start = take
+            if size >= _CHUNK:
+                yield b"".join(pending)
+                pending.clear()
+                size = 0
+    if pending:
+        yield b"".join(pending)

@@ -171,6 +171,17 @@ def test_each_ordering_decides_the_feed_order_and_who_passes_the_limit(ordering,
         == set(expected[2:])
 
 
+def test_the_score_ordering_is_the_order_the_send_stores_listings_in():
+    # jobs.send_plan stores listings by score_order_key so that lists in the default ordering are
+    # copied a run at a time: it must sort as the engine does (ties by vehicle id).
+    from models.send_decision import score_order_key
+
+    scores = [5, 9, None, 7, 0, 9, None, 10]
+    full = run([vehicle(i + 1, score=s) for i, s in enumerate(scores)], config(ordering="score"))
+    assert [d.vehicle_id for d in sorted(full, key=lambda d: d.rank)] == sorted(
+        range(1, len(scores) + 1), key=lambda v: (score_order_key(scores[v - 1]), v))
+
+
 def test_priority_first_under_a_limit():
     vs = [vehicle(1, score=9), vehicle(2, score=8), vehicle(3, score=1)]
     result = run(vs, config(ordering="score", limit_mode="global", limit_value=1), states=[(3, "P")])

@@ -259,3 +259,41 @@ def test_a_store_whose_base_was_replaced_or_lost_is_refused(tmp_path):
     base_path(tmp_path / "night2").unlink()
     with pytest.raises(StoreError):
         ListingStore(tmp_path / "night2")
+
+
+@pytest.mark.parametrize("key", ["generic_xml", "mobile_de_csv"])
+def test_listings_stored_in_the_feeds_order_are_copied_a_run_at_a_time_and_any_order_gives_the_formats_bytes(
+        key, tmp_path):
+    from jobs.feeds.templates import ListingStore, base_path, build_store, write_feed
+
+    fmt = get_format(key)
+    rows = [row(id=n, entry_number=str(2000 + n), concession_id=1 + n % 2) for n in range(7, 19)]
+    # The send stores each concession's vehicles together, in its lists' usual order (here: id descending).
+    order = {r["id"]: (r["concession_id"], -r["id"]) for r in rows}
+    by_order = sorted(rows, key=lambda r: order[r["id"]])
+    build_store(fmt, rows, tmp_path / "night1", context=b"ctx", fingerprints={r["id"]: fingerprint(r) for r in rows},
+                order=order)
+
+    def feed(name, listed):
+        out = io.BytesIO()
+        write_feed(fmt, FakeMedium(), ListingStore(tmp_path / name), [("bm11c1", [r["id"] for r in listed], None)], out)
+        return out.getvalue()
+
+    def runs(name, listed):
+        return len(list(ListingStore(tmp_path / name).runs([r["id"] for r in listed])))
+
+    assert runs("night1", by_order) == 1
+    assert runs("night1", by_order[:6]) == 1 and runs("night1", by_order[::3]) == 4   # one per stretch
+    for listed in (by_order, by_order[::-1], by_order[1::3], rows):
+        assert feed("night1", listed) == write(key, listed)[1]
+    # The next night, the changed listing is the store's own, its neighbours stay in the base.
+    changed = row(id=12, entry_number="2012", concession_id=1, sale_price_ttc=Decimal("990.00"))
+    night2 = [changed if r["id"] == 12 else r for r in rows]
+    build_store(fmt, [changed], tmp_path / "night2", context=b"ctx", fingerprints={12: fingerprint(changed)},
+                previous=ListingStore(tmp_path / "night1"), reused=[r["id"] for r in rows if r["id"] != 12],
+                order=order)
+    assert base_path(tmp_path / "night2").exists()
+    by_order = sorted(night2, key=lambda r: order[r["id"]])
+    assert runs("night2", by_order) == 3
+    for listed in (by_order, by_order[::-1], night2):
+        assert feed("night2", listed) == write(key, listed)[1]

@@ -125,6 +125,27 @@ def test_night_after_night_the_store_keeps_its_unchanged_listings_in_its_base(ne
     assert not list((feed_folder / ".retired").glob("*"))
 
 
+def test_a_medium_in_the_default_ordering_finds_each_lists_listings_one_after_the_other_in_the_store(
+        network, factories, publication, feed_folder):
+    """Stores keep each concession's vehicles together, best score first: the order of a list on a
+    medium ordered by score (the default), so its feed copies them a run at a time."""
+    from jobs.feeds.templates import ListingStore
+
+    ids = {}
+    for n, score in enumerate((4, 9, None, 7, 9, 2)):
+        for site, entry in ((network.gap, 2040 + n), (network.rennes, 3040 + n)):
+            ids[str(entry)] = factories.vehicle(site, entry_number=str(entry), photo_count=1, score=score).id
+    medium = publication.medium("EDEN", "generic_csv", [network.nord, network.sud])
+
+    start_send()
+
+    listed = [ids[x["reference"]] for x in parse_feed("generic_csv", feed_file(feed_folder, medium,
+                                                                                "csv").read_bytes())]
+    store = ListingStore(feed_folder / ".listings" / "store-generic_csv")
+    # Each list is one stretch of the store; here the two lists follow each other there too.
+    assert len(listed) == 12 and len(list(store.runs(listed))) == 1
+
+
 def test_a_new_public_address_or_a_damaged_store_renders_every_listing_again(app, network, factories, publication,
                                                                           feed_folder, rendered_listings,
                                                                           monkeypatch):
