@@ -112,44 +112,44 @@ def build_store(fmt: FeedFormat, rows: Iterable[dict], path: Path, *, context: b
         rank = (lambda v: (order.get(v, last), v)) if order is not None else (lambda v: v)
         items = sorted([(rank(previous.ids[i]), i, None) for i in copied] +
                        [(rank(row["id"]), -1, row) for row in rows], key=itemgetter(0))
-        wholes: list = []
+        pending_wholes: list = []
+        pending_parts: list = []
         with open(temp, "wb") as fh, tempfile.TemporaryFile(dir=temp.parent) as parts_file:
             whole_position = part_position = 0
 
             def flush():
-                fh.write(b"".join(wholes))
-                wholes.clear()
-                parts_file.write(b"".join(parts))
-                parts.clear()
-            parts: list = []
+                fh.write(b"".join(pending_wholes))
+                pending_wholes.clear()
+                parts_file.write(b"".join(pending_parts))
+                pending_parts.clear()
             if copied:
                 views = previous.views()
-                old = previous.columns
+                old_ids, old_wholes_at, old_ends_at, old_parts_at, old_parts_end = previous.columns
                 old_prints, old_sources = previous.fingerprints, previous.sources
             for _, i, row in items:
                 if row is None:
                     view = views[old_sources[i]]
-                    whole, data = view[old[1][i]:old[2][i]], view[old[3][i]:old[4][i]]
-                    ids.append(old[0][i])
+                    whole, parts = view[old_wholes_at[i]:old_ends_at[i]], view[old_parts_at[i]:old_parts_end[i]]
+                    ids.append(old_ids[i])
                     prints.append(old_prints[16 * i:16 * i + 16])
                 else:
-                    data = listing(row)
+                    texts = listing(row)
                     values = ["\0" if s.kind == "customer_code" else s.render(slot_value(s.kind, row))
                               for s in slots]
-                    whole = ("".join(chain.from_iterable(zip(data, values))) + data[-1]).encode(encoding, errors)
-                    data = "\0".join(data).encode(encoding, errors)
+                    whole = ("".join(chain.from_iterable(zip(texts, values))) + texts[-1]).encode(encoding, errors)
+                    parts = "\0".join(texts).encode(encoding, errors)
                     ids.append(row["id"])
                     prints.append(fingerprint(row["id"], _NO_FINGERPRINT))
-                wholes.append(whole)
-                parts.append(data)
+                pending_wholes.append(whole)
+                pending_parts.append(parts)
                 wholes_at.append(whole_position)
                 whole_position += len(whole)
                 ends_at.append(whole_position)
                 parts_at.append(part_position)
-                part_position += len(data)
+                part_position += len(parts)
                 parts_end.append(part_position)
                 sources.append(0)
-                if len(wholes) >= 1024:
+                if len(pending_wholes) >= 1024:
                     flush()
             flush()
             # The parts go after the whole listings: their offsets move by the wholes' size.
