@@ -8,7 +8,8 @@ the run keeps, in ``FEED_FOLDER/.staging/run-<id>/``:
   inputs and one ``decide`` over every medium of the run (all media decide on the same stock state),
   by the first job that finds nobody deciding;
 - ``fingerprints.pickle`` and ``sites.pickle``: the vehicles a medium of the run may publish, each
-  with a fingerprint of its feed row (computed by PostgreSQL) and its site, with the contact resolver;
+  with a fingerprint of its feed row (computed by PostgreSQL) and its place in the stores
+  (concession, then score), and its site, with the contact resolver;
 - ``store-<format>``: each format's listing store (``jobs.feeds.templates``). A job that finds
   stores nobody renders yet renders them one after the other, so two workers starting a send split
   the formats between them. A store keeps from the format's previous store (kept in
@@ -303,15 +304,16 @@ class _Rows:
 
     def fingerprints(self) -> dict[int, bytes]:
         """vehicle id → row fingerprint of every vehicle a medium of the run may publish."""
-        return self._load_candidates()[0]
+        return self._snapshot()[0]
 
     def order(self) -> dict[int, tuple]:
         """vehicle id → its place in the stores: its concession's vehicles together, by score (the
         default ordering of a medium's lists, ``models.send_decision``), so that most feeds copy
         their listings a run at a time."""
-        return self._load_candidates()[1]
+        return self._snapshot()[1]
 
-    def _load_candidates(self) -> tuple[dict, dict]:
+    def _snapshot(self) -> tuple[dict, dict]:
+        """The run's (fingerprints, order) of the candidates, saved once by ``_load_candidates``."""
         if self._candidates is None:
             _ensure(self.folder / "sites.pickle", lambda: _load_candidates(self.run, self.folder))
             self._candidates = _load(self.folder / "fingerprints.pickle")
@@ -393,8 +395,10 @@ def _load_candidates(run, folder: Path) -> None:
     from models.send_decision import score_order_key
     from models.vehicle import Vehicle
 
+    from .feeds.rows import ROW_COLUMNS
+
     fingerprint = _fingerprint_column()
-    stmt = _candidates_stmt(run).add_columns(Vehicle.score)
+    stmt = _candidates_stmt(run)
     prints, sites, order = {}, {}, {}
     if fingerprint is not None:
         for vehicle_id, site_id, concession_id, score, digest in db.session.execute(
@@ -403,11 +407,14 @@ def _load_candidates(run, folder: Path) -> None:
             prints[vehicle_id], sites[vehicle_id] = bytes.fromhex(digest), site_id
             order[vehicle_id] = (concession_id, score_order_key(score))
     else:
-        result = db.session.execute(stmt)
-        site, concession = list(result.keys()).index("site_id"), list(result.keys()).index("concession_id")
+        result = db.session.execute(stmt.add_columns(Vehicle.score))
+        keys = list(result.keys())
+        site, concession, score, width = (keys.index("site_id"), keys.index("concession_id"), keys.index("score"),
+                                          len(ROW_COLUMNS))
         for raw in result:
-            prints[raw[0]], sites[raw[0]] = _python_fingerprint(raw[:-1]), raw[site]
-            order[raw[0]] = (raw[concession], score_order_key(raw[-1]))
+            # The fingerprint is of the feed row alone, as ``_Rows._fetch`` computes it.
+            prints[raw[0]], sites[raw[0]] = _python_fingerprint(raw[:width]), raw[site]
+            order[raw[0]] = (raw[concession], score_order_key(raw[score]))
     _dump((prints, order), folder / "fingerprints.pickle")
     _dump((sites, load_contact_resolver(db.session)), folder / "sites.pickle")
 
