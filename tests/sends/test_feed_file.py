@@ -36,6 +36,20 @@ def test_the_file_holds_exactly_the_bytes_written_and_their_checksum(tmp_path, s
     assert out.size == size
 
 
+def test_the_next_feed_reuses_the_buffers_and_holds_only_its_own_bytes(tmp_path):
+    # A send's worker writes fifty feeds: the buffers of one are the next one's (no new memory for the
+    # kernel to zero), and what a longer feed left in them never reaches a shorter one.
+    longer = random.Random(1).randbytes(5 * BUFFER + 99)
+    first = write_in_pieces(tmp_path / "first.xml", longer, seed=1)
+    shorter = random.Random(2).randbytes(BUFFER + ALIGN + 5)
+    with FeedFile(tmp_path / "second.xml") as second:
+        second.write(shorter)
+        buffers = list(second._buffers)
+    assert buffers and all(any(b is kept for kept in FeedFile._spare) for b in buffers)
+    assert (tmp_path / "second.xml").read_bytes() == shorter
+    assert (tmp_path / "first.xml").read_bytes() == longer and first.size == len(longer)
+
+
 def test_a_checksum_recorded_before_xxh3_is_checked_as_the_sha256_it_is(tmp_path):
     # A medium left "publishing" across the upgrade: its retry must recognise the feed it staged.
     (tmp_path / "feed.xml").write_bytes(b"<vehicles/>")
