@@ -29,9 +29,11 @@ import logging
 import os
 import time
 import uuid
-from operator import itemgetter
+from itertools import chain
 from pathlib import Path
 from zoneinfo import ZoneInfo
+
+import numpy as np
 
 from flask import current_app
 from sqlalchemy import delete, select, update
@@ -230,7 +232,7 @@ def _process_medium(send_medium_id: int, attempt: int) -> str:
     timings.lap("listings")
     plan = medium_plan(run, medium.id)
     subscriptions = _subscriptions(medium.id)
-    lists, sent = _medium_listings(medium, plan, store)
+    lists, sent, contacts = _medium_listings(medium, plan, store)
     timings.lap("plan")
     fault("slow", medium.code)
 
@@ -239,7 +241,10 @@ def _process_medium(send_medium_id: int, attempt: int) -> str:
     try:
         with FeedFile(staging) as out:
             fault("disk_full", medium.code)
-            count = write_feed(fmt, medium, store, lists, out)
+            try:
+                count = write_feed(fmt, medium, store, lists, out)
+            finally:
+                store.release()
             # The disk takes the rest (and the fsync) while the report is recorded; it is on disk
             # before anything is committed or published.
             written = out.close_in_background()
@@ -252,8 +257,8 @@ def _process_medium(send_medium_id: int, attempt: int) -> str:
     # Until the row names it (held or publishing), the staged feed is this attempt's alone: any
     # failure removes it, so failed attempts leave nothing behind.
     try:
-        outcome = _record_and_guard(sm, run, medium, plan, subscriptions, sent, count, attempt, staging, checksum,
-                                    written, timings)
+        outcome = _record_and_guard(sm, run, medium, plan, subscriptions, sent, contacts, count, attempt, staging,
+                                    checksum, written, timings)
     except BaseException as exc:
         with contextlib.suppress(Exception):
             written()   # no write left running into the file removed
@@ -272,8 +277,8 @@ class _Superseded(Exception):
     """A newer attempt owns the medium: this one publishes nothing."""
 
 
-def _record_and_guard(sm, run, medium, plan, subscriptions, sent, count, attempt, staging, checksum, written,
-                      timings) -> str:
+def _record_and_guard(sm, run, medium, plan, subscriptions, sent, contacts, count, attempt, staging, checksum,
+                      written, timings) -> str:
     """Steps 2 to 5 of a medium once its feed is staged: still ours, report rows, shrink guard, and
     the row marked held or publishing (committed with the staged file's path and checksum)."""
     # 2. Still ours? A worker killed with -9 can leave its work horse running: when it wakes up after
@@ -288,7 +293,8 @@ def _record_and_guard(sm, run, medium, plan, subscriptions, sent, count, attempt
     db.session.refresh(sm)
 
     # 3. The report rows of this medium (replacing those of a failed earlier attempt).
-    write_report_rows(db.session, sm, sent, (d for g in plan.groups for d in g.not_sent()))
+    write_report_rows(db.session, sm, sent, (d for g in plan.groups for d in g.not_sent()), replace=attempt > 1,
+                      contacts=contacts)
     codes = sorted({c for c in subscriptions.values() if c})
     sm.list_codes = ", ".join(codes)
     sm.sent_count = count
@@ -359,60 +365,68 @@ def _subscriptions(medium_id: int) -> dict[int, str | None]:
 
 
 def _medium_listings(medium, plan, store):
-    """The medium's feed, list by list, for ``write_feed``, and its sent listings per concession for the
-    report (vehicle ids, list ids, ranks, contacts).
+    """The medium's feed, list by list, for ``write_feed``; the columns of its sent listings for the
+    report (concession ids, vehicle ids, list ids, ranks, contact numbers, as arrays in feed order)
+    and the contacts they number.
 
     A listing's contact is the most specific contact of its concession, else its site's manager
     (§6.3); its link is the medium's listing base + our reference when the medium has one, else our
     public page. A list of a concession without contacts on a medium without listing base has only
-    usual listings, copied whole from the store."""
-    resolve, site_managers, sites = plan.resolver.resolve, plan.resolver.site_managers, plan.sites
+    usual listings, copied whole from the store. A medium lists 100,000 vehicles: they are looked up
+    in arrays (``jobs.vehicle_index``), all at once, not a dict per vehicle."""
+    resolve, site_managers = plan.resolver.resolve, plan.resolver.site_managers
     listing_base = medium.base_url or None
-    managers: dict[int, tuple | None] = {}
+    contacts: list[tuple | None] = []          # a contact's number → (name, phone, email) or None
+    numbers: dict[tuple | None, int] = {}      # and back
+    site_numbers: dict[int, int] = {}          # site id → its manager's number
 
-    def manager(site_id):
-        c = site_managers.get(site_id)
-        return (c.name, c.phone or c.mobile, c.email) if c is not None else None
+    def number(contact) -> int:
+        n = numbers.get(contact)
+        if n is None:
+            n = numbers[contact] = len(contacts)
+            contacts.append(contact)
+        return n
 
-    lists, sent, stored = [], {}, store.vehicle_ids
-    for g in plan.groups:
-        # Ranks count every sent vehicle of the list; one without a feed row (no site) is left out.
-        if stored.issuperset(g.sent):
-            ids, ranks = list(g.sent), list(range(1, len(g.sent) + 1))
-        else:
-            ranked = [(rank, v) for rank, v in enumerate(g.sent, 1) if v in stored]
-            ids, ranks = [v for _, v in ranked], [rank for rank, _ in ranked]
-        if not ids:
+    def manager(site_id) -> int:
+        n = site_numbers.get(site_id)
+        if n is None:
+            c = site_managers.get(site_id)
+            n = site_numbers[site_id] = number((c.name, c.phone or c.mobile, c.email) if c is not None else None)
+        return n
+
+    groups = [g for g in plan.groups if g.sent]
+    sizes = np.fromiter((len(g.sent) for g in groups), np.int64, len(groups))
+    vehicle_ids = np.fromiter(chain.from_iterable(g.sent for g in groups), np.int64, int(sizes.sum()))
+    group_of = np.repeat(np.arange(len(groups)), sizes)
+    # Ranks count every sent vehicle of the list; one without a feed row (no site) is left out.
+    ranks = np.arange(len(vehicle_ids)) - np.r_[0, np.cumsum(sizes)][group_of] + 1
+    stored = store.locate(vehicle_ids) >= 0
+    if not stored.all():
+        vehicle_ids, ranks, group_of = vehicle_ids[stored], ranks[stored], group_of[stored]
+    bounds = np.searchsorted(group_of, np.arange(len(groups) + 1)).tolist()
+    # Each listing's contact number: its site's manager, but where its list resolves its own.
+    sites, at = np.unique(plan.site_of(vehicle_ids), return_inverse=True)
+    codes = np.array([manager(site) for site in sites.tolist()], np.int64)[at.ravel()]
+    lists = []
+    for k, g in enumerate(groups):
+        start, end = bounds[k], bounds[k + 1]
+        if start == end:
             continue
+        ids = vehicle_ids[start:end]
         if listing_base is None and not plan.resolver.by_concession.get(g.concession_id):
-            # Every listing has its site's manager: gathered by itemgetter (C), not a loop per vehicle.
-            site_ids = _gather(sites, ids)
-            for site_id in set(site_ids).difference(managers):
-                managers[site_id] = manager(site_id)
-            contacts = _gather(managers, site_ids)
-            lists.append((g.customer_code, ids, None))
-        else:
-            details, contacts, own = plan.details, [], []
-            for v in ids:
-                make, status, reference, link, site_contact = details[v]
-                c = resolve(g.concession_id, sites[v], g.list_id, medium.id, make, status)
-                contact = (c.name, c.phone or c.mobile, c.email) if c is not None else None
-                contacts.append(contact)
-                own.append((f"{listing_base}{reference}" if listing_base else link, contact or site_contact))
-            lists.append((g.customer_code, ids, own))
-        columns = sent.setdefault(g.concession_id, ([], [], [], []))
-        columns[0].extend(ids)
-        columns[1].extend([g.list_id] * len(ids))
-        columns[2].extend(ranks)
-        columns[3].extend(contacts)
-    return lists, sent
-
-
-def _gather(mapping: dict, keys: list) -> list:
-    """``[mapping[k] for k in keys]`` at C speed."""
-    if len(keys) == 1:
-        return [mapping[keys[0]]]
-    return list(itemgetter(*keys)(mapping))
+            lists.append((g.customer_code, ids, None))   # every listing has its site's manager
+            continue
+        details, sites_of, own = plan.details, plan.sites, []
+        for n, v in enumerate(ids.tolist(), start):
+            make, status, reference, link, site_contact = details[v]
+            c = resolve(g.concession_id, sites_of[v], g.list_id, medium.id, make, status)
+            contact = (c.name, c.phone or c.mobile, c.email) if c is not None else None
+            codes[n] = number(contact)
+            own.append((f"{listing_base}{reference}" if listing_base else link, contact or site_contact))
+        lists.append((g.customer_code, ids.tolist(), own))
+    concession_ids = np.fromiter((g.concession_id for g in groups), np.int64, len(groups))[group_of]
+    list_ids = np.fromiter((g.list_id for g in groups), np.int64, len(groups))[group_of]
+    return lists, (concession_ids, vehicle_ids, list_ids, ranks, codes), contacts
 
 
 def previous_listing_count(medium_id: int, run_id: int) -> int | None:

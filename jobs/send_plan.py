@@ -38,6 +38,7 @@ from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
 
+import numpy as np
 from flask import current_app
 from sqlalchemy import Text, cast, func, select, tuple_
 
@@ -46,6 +47,7 @@ from backoffice.extensions import db
 from .delivery import retire
 from .feeds import get_format, mandatory_fields_for
 from .feeds.templates import ListingStore, StoreError, base_path, build_store
+from .vehicle_index import VehicleIndex
 
 log = logging.getLogger(__name__)
 
@@ -123,16 +125,17 @@ def _load(path: Path):
 _kept: dict[str, tuple] = {}   # file name → (path, inode, mtime, what it holds)
 
 
-def _load_kept(path: Path):
-    """``_load`` of a file every medium of the run reads (sites, details), kept in the process for the
-    run's next media (a worker runs the send's jobs in-process, ``jobs.worker``); one of each name."""
+def _load_kept(path: Path, load=None):
+    """``_load`` (or ``load``) of a file every medium of the run reads (sites, details, a format's
+    store), kept in the process for the run's next media (a worker runs the send's jobs in-process,
+    ``jobs.worker``); one of each name."""
     stat = path.stat()
     key = (str(path), stat.st_ino, stat.st_mtime_ns)
     kept = _kept.get(path.name)
     if kept is not None and kept[:3] == key:
         return kept[3]
     _kept.pop(path.name, None)   # the previous run's goes before this one is loaded
-    value = _load(path)
+    value = (load or _load)(path)
     _kept[path.name] = (*key, value)
     return value
 
@@ -140,12 +143,23 @@ def _load_kept(path: Path):
 class MediumPlan:
     """One medium's share of the run: its decision groups, and what its listings need."""
 
-    def __init__(self, run, folder: Path, groups, sites, resolver):
+    def __init__(self, run, folder: Path, groups, sites, resolver, site_index=None):
         self.run, self.folder = run, folder
         self.groups = sorted(groups, key=lambda g: g.list_id)   # feed order: lists, then rank
         self.sites = sites            # vehicle id → site id
         self.resolver = resolver      # models.contact_resolution.ContactResolver
+        self._site_index = site_index
         self._details = None
+
+    def site_of(self, vehicle_ids) -> np.ndarray:
+        """The site ids of ``vehicle_ids`` (an array of candidates), in one numpy gather."""
+        if self._site_index is None:
+            self._site_index = _site_index(self.sites)
+        index, site_ids = self._site_index
+        at = index.find(vehicle_ids)
+        if (at < 0).any():
+            raise KeyError("vehicle outside the run's candidates")
+        return site_ids[at]
 
     @property
     def details(self) -> dict[int, tuple]:
@@ -183,8 +197,19 @@ def medium_plan(run, medium_id: int) -> MediumPlan:
     _ensure(folder / "sites.pickle", lambda: _load_candidates(run, folder))
     decisions = folder / f"decisions-{medium_id}.pickle"
     groups = _load(decisions) if decisions.exists() else []
-    sites, resolver = _load_kept(folder / "sites.pickle")
-    return MediumPlan(run, folder, groups, sites, resolver)
+    sites, resolver, site_index = _load_kept(folder / "sites.pickle", _load_sites)
+    return MediumPlan(run, folder, groups, sites, resolver, site_index)
+
+
+def _load_sites(path: Path):
+    """sites.pickle, with the index of its vehicles' sites made once per process (``MediumPlan.site_of``)."""
+    sites, resolver = _load(path)
+    return sites, resolver, _site_index(sites)
+
+
+def _site_index(sites: dict[int, int]) -> tuple[VehicleIndex, np.ndarray]:
+    return (VehicleIndex(np.fromiter(sites.keys(), np.int64, len(sites))),
+            np.fromiter(sites.values(), np.int64, len(sites)))
 
 
 def listing_store(run, fmt) -> ListingStore:
@@ -192,7 +217,8 @@ def listing_store(run, fmt) -> ListingStore:
     folder = run_folder(run.id)
     path = folder / f"store-{fmt.key}"
     _ensure(path, lambda: _render_store(fmt, _Rows(run, folder), path))
-    return ListingStore(path)
+    # Opened once per process and run: its index (100,000 listings) is read once, not per medium.
+    return _load_kept(path, ListingStore)
 
 
 def _run_media(run) -> list[int]:

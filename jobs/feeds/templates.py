@@ -30,6 +30,7 @@ from typing import Iterable, Iterator, Mapping
 
 import numpy as np
 
+from ..vehicle_index import VehicleIndex
 from . import FeedFormat
 
 _SEP = b"\0"   # never inside a rendered part (jobs.feeds.base: values lose their NUL characters)
@@ -85,7 +86,7 @@ def build_store(fmt: FeedFormat, rows: Iterable[dict], path: Path, *, context: b
     at: list[int] = []
     in_base: list[int] = []
     if previous is not None:
-        at = list(map(previous.position.__getitem__, reused))
+        at = previous.locate(reused).tolist()
         in_base = at if previous.base is None else [i for i in at if previous.sources[i]]
         own = len(rows) + len(at) - len(in_base)
         if layered if layered is not None else own <= LAYER_LIMIT * max(len(at) + len(rows), 1):
@@ -182,8 +183,8 @@ def build_store(fmt: FeedFormat, rows: Iterable[dict], path: Path, *, context: b
 
 
 class ListingStore:
-    """A built store, mapped read-only; ``vehicle_ids`` are the vehicles it has a listing of, and
-    ``position`` maps each to its index ``i``: its whole listing is ``blob[wholes_at[i]:ends_at[i]]``,
+    """A built store, mapped read-only; ``locate`` finds the index ``i`` of each vehicle it has a
+    listing of: its whole listing is ``blob[wholes_at[i]:ends_at[i]]``,
     its parts ``blob[parts_at[i]:parts_end[i]]``, where ``blob`` is the store's own listings, or its
     base's when ``sources[i]`` is 1 (always 0 in a store without base)."""
 
@@ -223,14 +224,14 @@ class ListingStore:
                 raise StoreError(f"{path}: its base is missing") from None
             if self.base.token != base_token:
                 raise StoreError(f"{path}: its base is not the one it was built on")
-        self.position = dict(zip(self.ids, range(count)))
-        self.vehicle_ids = frozenset(self.ids)   # "are all these listings stored?" in one C call (issuperset)
         # The same columns as arrays, for write_feed's runs (no copy).
         self._runs_index = (np.frombuffer(self.wholes_at, np.int64), np.frombuffer(self.ends_at, np.int64),
                             np.frombuffer(self.sources, np.uint8))
+        self._locator = None
 
     def __len__(self) -> int:
         return len(self.ids)
+
 
     def base_store(self) -> "ListingStore":
         """The store written whole that a store built on this one keeps its listings in."""
@@ -241,17 +242,51 @@ class ListingStore:
         own = memoryview(self.blob)
         return own, memoryview(self.base.blob) if self.base is not None else own
 
-    def runs(self, vehicle_ids: list[int]) -> Iterator[tuple[int, int, int]]:
-        """(source, start, end) of the whole listings of ``vehicle_ids``, in that order, a run of
-        listings that follow each other in the store at a time."""
-        if not vehicle_ids:
-            return iter(())
-        at = np.fromiter(map(self.position.__getitem__, vehicle_ids), np.int64, len(vehicle_ids))
+    def locate(self, vehicle_ids) -> np.ndarray:
+        """The index ``i`` of each of ``vehicle_ids`` (a sequence or an array), -1 for a vehicle without
+        listing here (``jobs.vehicle_index``: one array lookup each, not a dict's)."""
+        if self._locator is None:
+            self._locator = VehicleIndex(np.frombuffer(self.ids, np.int64))
+        return self._locator.find(vehicle_ids)
+
+    def has_all(self, vehicle_ids) -> bool:
+        """Whether every one of ``vehicle_ids`` has a listing here."""
+        return bool((self.locate(vehicle_ids) >= 0).all())
+
+    def release(self) -> None:
+        """Unmap the pages of the listings read so far; they stay in the page cache. A worker keeps
+        its run's stores open from one medium to the next: without this, its resident memory would
+        count every page of the six stores that its feeds read (up to 1.2 GB)."""
+        self.blob.madvise(mmap.MADV_DONTNEED)
+        if self.base is not None:
+            self.base.blob.madvise(mmap.MADV_DONTNEED)
+
+    def runs(self, vehicle_ids) -> Iterator[tuple[int, int, int]]:
+        """(source, start, end) of the whole listings of ``vehicle_ids`` (all stored), in that order, a
+        run of listings that follow each other in the store at a time."""
+        return self.list_runs([vehicle_ids])[0]
+
+    def list_runs(self, id_lists: list) -> list[Iterator[tuple[int, int, int]]]:
+        """``runs`` of each list of ``id_lists``, found for all of them at once (a medium's 200 lists:
+        numpy's overhead per call would cost more than the work)."""
+        sizes = np.fromiter(map(len, id_lists), np.int64, len(id_lists))
+        total = int(sizes.sum())
+        if not total:
+            return [iter(()) for _ in id_lists]
+        at = self.locate(np.concatenate([np.asarray(ids, np.int64) for ids in id_lists]))
+        if (at < 0).any():
+            raise KeyError(f"vehicle without listing in {self.path}")
         wholes_at, ends_at, sources = self._runs_index
         starts, ends, sources = wholes_at[at], ends_at[at], sources[at]
-        cuts = np.flatnonzero((starts[1:] != ends[:-1]) | (sources[1:] != sources[:-1])) + 1
-        firsts, lasts = np.concatenate(([0], cuts)), np.concatenate((cuts, [len(at)])) - 1
-        return zip(sources[firsts].tolist(), starts[firsts].tolist(), ends[lasts].tolist())
+        list_starts = np.r_[0, np.cumsum(sizes)[:-1]]
+        cut = np.ones(total, bool)   # a run starts at each list's first listing, and where the store jumps
+        cut[1:] = (starts[1:] != ends[:-1]) | (sources[1:] != sources[:-1])
+        cut[list_starts[sizes > 0]] = True
+        firsts = np.flatnonzero(cut)
+        lasts = np.r_[firsts[1:], total] - 1
+        runs = list(zip(sources[firsts].tolist(), starts[firsts].tolist(), ends[lasts].tolist()))
+        bounds = np.searchsorted(firsts, np.r_[list_starts, total]).tolist()
+        return [iter(runs[bounds[k]:bounds[k + 1]]) for k in range(len(id_lists))]
 
     def fingerprint_of(self) -> dict[int, bytes]:
         """vehicle id → the fingerprint of the row its listing was rendered from."""
@@ -265,7 +300,8 @@ class ListingStore:
 def write_feed(fmt: FeedFormat, medium, store: ListingStore, lists: Iterable[tuple], out) -> int:
     """Write one medium's feed from the store; returns the listings written.
 
-    ``lists`` yields, in feed order, (customer code, vehicle ids, own) per publication list: when
+    ``lists`` yields, in feed order, (customer code, vehicle ids (a sequence or an array), own) per
+    publication list, every vehicle with a listing in the store: when
     ``own`` is None every listing has the vehicle's own link and its site's contact, and is copied
     whole, the list's customer code put in by one replace; otherwise ``own`` holds (link, contact)
     per vehicle and each listing's slots are rendered."""
@@ -275,20 +311,21 @@ def write_feed(fmt: FeedFormat, medium, store: ListingStore, lists: Iterable[tup
     slots = [(kinds[s.kind], s.render, {} if s.kind != "url" else None) for s in fmt.slots]
     code_slot = next((s.render for s in fmt.slots if s.kind == "customer_code"), None)
     out.write(fmt.header(medium).encode(encoding, errors))
-    position, sources, parts_at, parts_end = store.position, store.sources, store.parts_at, store.parts_end
+    sources, parts_at, parts_end = store.sources, store.parts_at, store.parts_end
     views = store.views()
+    lists = list(lists)
+    runs = iter(store.list_runs([vehicle_ids for _, vehicle_ids, own in lists if own is None]))
     count = 0
     for customer_code, vehicle_ids, own in lists:
         count += len(vehicle_ids)
         if own is None:
             code = code_slot(customer_code).encode(encoding, errors) if code_slot is not None else None
-            for data in _chunks(views, store.runs(vehicle_ids)):
+            for data in _chunks(views, next(runs)):
                 out.write(data if code is None else data.replace(_SEP, code))
             continue
         pending: list[bytes] = []
         append = pending.append
-        for vehicle_id, (link, contact) in zip(vehicle_ids, own):
-            i = position[vehicle_id]
+        for i, (link, contact) in zip(store.locate(vehicle_ids).tolist(), own):
             parts = views[sources[i]][parts_at[i]:parts_end[i]].tobytes().split(_SEP)
             values = (customer_code, link, contact)
             append(parts[0])
