@@ -9,6 +9,12 @@ Builds the data once (``--rebuild`` to start again): ``--vehicles`` vehicles ove
 concession with one publication list. Also measures each feed writer alone in rows per second on
 one core (``--skip-writers`` to leave that out).
 
+First it measures the disk of ``FEED_FOLDER`` as the send uses it: two threads each write five
+100 MB files through the send's ``FeedFile`` (direct I/O, fsync at the end of each). Each send's
+line then gives its feeds' size at that speed: the wall time no send could beat on this disk,
+whatever its CPU (a virtual disk whose host flushes on fsync may take 300 MB/s where a local NVMe
+takes GB/s).
+
 Then, for each worker count of ``--workers``, two sends, each with workers standing by as in
 production (where the RQ workers already run when the nightly send is enqueued at 02:00):
 
@@ -373,7 +379,8 @@ def change_stock(app, share: float, seed: int) -> int:
     return len(chosen)
 
 
-def run_send(app, workers: int, label: str, timeout: float = 600.0, log_dir: Path | None = None) -> None:
+def run_send(app, workers: int, label: str, disk: float, timeout: float = 600.0, log_dir: Path | None = None
+             ) -> None:
     """One send with ``workers`` workers standing by; prints one line of figures (see the module doc).
     With ``log_dir``, each worker's log is kept there (``<workers>w-<label's first word>-<n>.log``)."""
     from redis import Redis
@@ -455,8 +462,38 @@ def run_send(app, workers: int, label: str, timeout: float = 600.0, log_dir: Pat
           f" workers standing by after {startup:.1f} s of start-up, not counted; load average {load:.1f} on"
           f" {os.cpu_count()} cores), workers' CPU {cpu:.1f} s including their start-up ({startup_cpu:.1f} s)"
           f" (≈ {cpu / workers:.1f} s each), PostgreSQL's CPU during the send {pg}, run {status}, media"
-          f" {sorted(states)}, {outcomes:,} report rows, {feed_bytes / 1e9:.2f} GB of feeds (the files replaced"
+          f" {sorted(states)}, {outcomes:,} report rows, {feed_bytes / 1e9:.2f} GB of feeds (written at the"
+          f" disk's speed alone: {feed_bytes / disk:.1f} s; the files replaced"
           f" freed {freed:.1f} s after the run); peak RSS of a worker process {peak:.0f} MB")
+
+
+def bench_disk(workers: int = 2, files: int = 5, size: int = 100 << 20) -> float:
+    """The durable write speed of FEED_FOLDER's disk as the send writes feeds, in bytes per second:
+    ``workers`` threads each write ``files`` files of ``size`` bytes through ``FeedFile`` (direct I/O,
+    fsync at the end of each). No send can publish its feeds faster than this: its floor."""
+    import threading
+
+    from jobs.delivery import FeedFile
+
+    folder = Path(os.environ["FEED_FOLDER"]) / ".bench-disk"
+    folder.mkdir(parents=True, exist_ok=True)
+    block = os.urandom(1 << 20)
+
+    def write(n: int) -> None:
+        for i in range(files):
+            with FeedFile(folder / f"{n}-{i}.tmp") as out:
+                for _ in range(size >> 20):
+                    out.write(block)
+
+    threads = [threading.Thread(target=write, args=(n,)) for n in range(workers)]
+    started = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    speed = workers * files * size / (time.perf_counter() - started)
+    shutil.rmtree(folder, ignore_errors=True)
+    return speed
 
 
 def main() -> None:
@@ -494,6 +531,9 @@ def main() -> None:
         build(app, args.vehicles, args.media)
         print(f"data built: {args.vehicles:,} vehicles, {args.media} media in {time.perf_counter() - t:.0f} s")
     print(f"send of {args.vehicles:,} vehicles × {args.media} media (PostgreSQL, RQ on Redis):")
+    disk = bench_disk()
+    print(f"  disk of FEED_FOLDER: {disk / 1e6:,.0f} MB/s of durable feed writes (2 writers of 100 MB files, direct"
+          f" I/O, fsync each): the floor of a send's wall time is its feeds' size at this speed")
     if not args.skip_writers:
         bench_writers(app)
     if not 0 <= args.changed_share <= 1:
@@ -502,9 +542,9 @@ def main() -> None:
     for night, workers in enumerate(args.workers):
         if not args.next_night_only:
             clear_listing_cache()
-            run_send(app, workers, "first send (cold cache)", log_dir=args.worker_logs)
+            run_send(app, workers, "first send (cold cache)", disk, log_dir=args.worker_logs)
         changed = change_stock(app, args.changed_share, seed=1000 + night)
-        run_send(app, workers, f"next night ({share} of the stock changed: {changed:,} vehicles)",
+        run_send(app, workers, f"next night ({share} of the stock changed: {changed:,} vehicles)", disk,
                  log_dir=args.worker_logs)
 
 
