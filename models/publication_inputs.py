@@ -20,7 +20,7 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 
-from sqlalchemy import Integer, String, Text, case, literal, select
+from sqlalchemy import Float, Integer, String, Text, case, cast, literal, select
 
 from .publication import ListSubscription, Medium, MediumConfig, VehicleMediumState, publication_list_site
 from .send_decision import (DEFAULT_PUBLISHED_STATUSES, FIELD_ATTRIBUTES, FIELD_BITS, ConfigInput, CustomFilter,
@@ -116,7 +116,9 @@ def load_decision_inputs(session, concession_ids=None, medium_ids=None, today: d
     vehicle_stmt = (select(Vehicle.id, Vehicle.concession_id, Vehicle.site_id, Vehicle.status, Vehicle.destination,
                            _filled_mask_expression(), Vehicle.make, Vehicle.genre, Vehicle.colour, Vehicle.score,
                            Vehicle.photo_count, Vehicle.entry_date, Vehicle.price_changed_on,
-                           Vehicle.first_registration_date, Vehicle.sale_price_ttc, Vehicle.merchant_price,
+                           Vehicle.first_registration_date,
+                           # As floats (the engine compares them as floats): no Decimal made per vehicle.
+                           cast(Vehicle.sale_price_ttc, Float), cast(Vehicle.merchant_price, Float),
                            ((Vehicle.custom_valuation.isnot(None)) | (Vehicle.transaction_value.isnot(None))
                             | (Vehicle.listing_value.isnot(None))).label("has_cote"))
                     .where(Vehicle.status.in_(statuses), Vehicle.destination.in_(destinations))
@@ -124,8 +126,7 @@ def load_decision_inputs(session, concession_ids=None, medium_ids=None, today: d
     if concession_ids is not None:
         vehicle_stmt = vehicle_stmt.where(Vehicle.concession_id.in_(concession_ids))
     vehicles = [VehicleInput(r[0], r[1], r[2], r[3], r[4], r[5] or 0, r[6], r[7], r[8], r[9], r[10] or 0, r[11],
-                             r[12], r[13], None if r[14] is None else float(r[14]),
-                             None if r[15] is None else float(r[15]), bool(r[16]))
+                             r[12], r[13], r[14], r[15], bool(r[16]))
                 for r in session.execute(vehicle_stmt)]
 
     state_stmt = (select(VehicleMediumState.vehicle_id, VehicleMediumState.medium_id, VehicleMediumState.state,
