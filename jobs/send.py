@@ -34,7 +34,6 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import numpy as np
-
 from flask import current_app
 from sqlalchemy import delete, select, update
 

@@ -232,7 +232,6 @@ class ListingStore:
     def __len__(self) -> int:
         return len(self.ids)
 
-
     def base_store(self) -> "ListingStore":
         """The store written whole that a store built on this one keeps its listings in."""
         return self.base if self.base is not None else self
@@ -248,10 +247,6 @@ class ListingStore:
         if self._locator is None:
             self._locator = VehicleIndex(np.frombuffer(self.ids, np.int64))
         return self._locator.find(vehicle_ids)
-
-    def has_all(self, vehicle_ids) -> bool:
-        """Whether every one of ``vehicle_ids`` has a listing here."""
-        return bool((self.locate(vehicle_ids) >= 0).all())
 
     def release(self) -> None:
         """Unmap the pages of the listings read so far; they stay in the page cache. A worker keeps
