@@ -433,9 +433,9 @@ def write_report_rows(session, sm: SendMedium, sent: dict[int, tuple[list, list,
     ``sent`` maps a concession id to the parallel columns (vehicle ids, list ids, ranks, contacts) of
     its sent listings in feed order; or, with ``contacts``, ``sent`` is the columns (concession ids,
     vehicle ids, list ids, ranks, contact numbers in ``contacts``) of all the medium's sent listings
-    in feed order (``encode_sent_listings``, the send's). ``not_sent`` are the other decisions (``Decision``). The rows of an
-    earlier attempt of the same medium are deleted first, so a retried medium replaces them (a first
-    attempt, which has none to replace, passes ``replace=False``).
+    in feed order (``encode_sent_listings``, the send's). ``not_sent`` are the other decisions
+    (``Decision``). The rows of an earlier attempt of the same medium are deleted first, so a retried
+    medium replaces them (a first attempt, which has none to replace, passes ``replace=False``).
     """
     if replace:
         session.execute(delete(NotSentListings).where(NotSentListings.send_medium_id == sm.id))

@@ -291,8 +291,8 @@ def test_listings_stored_in_the_feeds_order_are_copied_a_run_at_a_time_and_any_o
     assert [len(list(r)) for r in ListingStore(tmp_path / "night1").list_runs([ids[:5], ids[5:], [], ids[::3]])] \
         == [1, 1, 0, 4]
     two_lists = io.BytesIO()
-    write_feed(fmt, FakeMedium(), ListingStore(tmp_path / "night1"), [("bm11c1", ids[:5], None), ("bm11c2", ids[5:], None)],
-               two_lists)
+    write_feed(fmt, FakeMedium(), ListingStore(tmp_path / "night1"),
+               [("bm11c1", ids[:5], None), ("bm11c2", ids[5:], None)], two_lists)
     assert two_lists.getvalue() == write(key, by_order[:5] + [dict(r, customer_code="bm11c2") for r in by_order[5:]])[1]
     # The next night, the changed listing is the store's own, its neighbours stay in the base.
     changed = row(id=12, entry_number="2012", concession_id=1, sale_price_ttc=Decimal("990.00"))
