@@ -199,11 +199,17 @@ class FeedFile:
         self._pool.shutdown(wait=True)
         os.close(self.fd)
         self.fd = -1
-        # Every buffer is back (the writes are over): kept for the next feed, up to one feed's worth.
+        # Every buffer is back (the writes are over): kept for the next feed, up to one feed's worth;
+        # the others are unmapped now. Left to the garbage collector (this object is in a reference
+        # cycle through ``wait``), a worker's finished feeds held hundreds of MB of them.
         with self._spare_lock:
             room = max(self.BEHIND, 2 * self.BUFFER) // self.BUFFER - len(self._spare)
             self._spare.extend(self._buffers[:max(room, 0)])
-        self._buffers = []
+            spare = set(map(id, self._spare))
+        for buffer in self._buffers:
+            if id(buffer) not in spare:
+                buffer.close()
+        self._buffers, self._filling, self._free = [], None, queue.SimpleQueue()
 
     def __enter__(self) -> "FeedFile":
         return self

@@ -50,6 +50,25 @@ def test_the_next_feed_reuses_the_buffers_and_holds_only_its_own_bytes(tmp_path)
     assert (tmp_path / "first.xml").read_bytes() == longer and first.size == len(longer)
 
 
+def test_feeds_written_at_the_same_time_leave_one_feed_of_buffers_mapped(tmp_path, monkeypatch):
+    # A worker writes a medium's feed while the previous one's last writes end (jobs.worker): the
+    # second feed makes buffers of its own. Once both are closed, one feed's worth stays for the next
+    # feed and every other buffer is unmapped at once, not whenever the garbage collector comes.
+    monkeypatch.setattr(FeedFile, "BEHIND", 4 * BUFFER)
+    monkeypatch.setattr(FeedFile, "_spare", [])
+    data = random.Random(3).randbytes(6 * BUFFER + 17)
+    first, second = FeedFile(tmp_path / "first.xml"), FeedFile(tmp_path / "second.xml")
+    first.write(data)
+    second.write(data)
+    made = list(first._buffers) + list(second._buffers)
+    assert len({id(b) for b in made}) == 8                  # two feeds' worth at once
+    first.close()
+    second.close()
+    kept = [b for b in made if not b.closed]
+    assert len(kept) == 4 and all(any(b is s for s in FeedFile._spare) for b in kept)
+    assert (tmp_path / "first.xml").read_bytes() == data == (tmp_path / "second.xml").read_bytes()
+
+
 def test_a_checksum_recorded_before_xxh3_is_checked_as_the_sha256_it_is(tmp_path):
     # A medium left "publishing" across the upgrade: its retry must recognise the feed it staged.
     (tmp_path / "feed.xml").write_bytes(b"<vehicles/>")
