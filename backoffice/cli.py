@@ -117,7 +117,8 @@ def worker_command(queues, with_scheduler, burst):
     jobs_log = logging.getLogger("jobs")
     if not jobs_log.handlers:
         handler = logging.StreamHandler()
-        handler.setFormatter(logging.Formatter("%(asctime)s %(name)s %(levelname)s %(message)s", "%H:%M:%S"))
+        handler.setFormatter(logging.Formatter("%(asctime)s.%(msecs)03d %(name)s %(levelname)s %(message)s",
+                                               "%H:%M:%S"))
         jobs_log.addHandler(handler)
         jobs_log.setLevel(logging.INFO)
     # Imported once here, not in every job (forked work horses inherit them).

@@ -48,6 +48,7 @@ from .feeds import get_format
 from .feeds.templates import write_feed
 from .queue import enqueue, get_queue
 from .send_plan import discard, listing_store, medium_plan, prepare, remove_retired, retired_folder
+from .worker import release_worker
 
 log = logging.getLogger(__name__)
 
@@ -265,11 +266,13 @@ def _process_medium(send_medium_id: int, attempt: int) -> str:
         if isinstance(exc, _Superseded):
             return "superseded"
         raise
-    if outcome != PUBLISHING:
-        return outcome
-    fault("before_publish", medium.code)
-    _deliver(sm, medium, fmt, staging, checksum, count, confirmed=False)
-    return DONE
+    if outcome == PUBLISHING:
+        fault("before_publish", medium.code)
+        _deliver(sm, medium, fmt, staging, checksum, count, confirmed=False)
+        outcome = DONE
+    timings.lap("publish")
+    log.info("send %s, medium %s: %d listings, %s", run.id, medium.code, count, timings)
+    return outcome
 
 
 class _Superseded(Exception):
@@ -302,9 +305,11 @@ def _record_and_guard(sm, run, medium, plan, subscriptions, sent, contacts, coun
     previous = previous_listing_count(medium.id, run.id)
     sm.previous_count = previous
     timings.lap("report")
+    # What is left waits for the disk, the database and the portal: the worker may start its next
+    # medium's work meanwhile (jobs.worker).
+    release_worker()
     written()
     timings.lap("disk")
-    log.info("send %s, medium %s: %d listings, %s", run.id, medium.code, count, timings)
 
     # 4. The shrink guard.
     reason = shrink_hold_reason(previous, count)

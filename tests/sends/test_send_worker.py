@@ -212,6 +212,71 @@ def test_a_job_run_in_the_worker_process_keeps_renewing_its_lease(app, redis_que
     assert leases and max(leases) - min(leases) >= 2     # renewed during the 3.5 s, not set once
 
 
+EVENTS: list[tuple[str, float]] = []   # (what, when) of the jobs below, run in this process
+
+
+def releasing_job(name, seconds, fail_once_key=None):
+    """A job whose end only waits (as a medium's last writes do): it releases its worker, then sleeps."""
+    from rq import get_current_job
+
+    from jobs.worker import release_worker
+
+    EVENTS.append((f"{name} started", time.monotonic()))
+    release_worker()
+    time.sleep(seconds)
+    if fail_once_key and get_current_job().connection.incr(fail_once_key) == 1:
+        raise RuntimeError(f"{name} failed after its release")
+    EVENTS.append((f"{name} ended", time.monotonic()))
+    return name
+
+
+def in_process_worker(app, redis_queue, *jobs, **kwargs):
+    from jobs.worker import AppWorker
+
+    return AppWorker([redis_queue], connection=redis_queue.connection, app=app, job_monitoring_interval=1,
+                     in_process_jobs={job.func_name for job in jobs}, **kwargs)
+
+
+def test_a_released_job_ends_while_its_worker_runs_the_next_one_one_at_a_time(app, redis_queue):
+    """A medium waiting for its last writes lets its worker start the next medium; the worker never has
+    more than one job so waiting, and stops only once it has ended."""
+    EVENTS.clear()
+    jobs = [redis_queue.enqueue(releasing_job, name, seconds)
+            for name, seconds in (("first", 1.0), ("second", 2.0), ("third", 0.5))]
+    in_process_worker(app, redis_queue, *jobs).work(burst=True)
+    when = dict(EVENTS)
+    assert when["second started"] < when["first ended"]         # overlapped
+    assert when["third started"] >= when["first ended"]         # not a third in flight
+    assert when["third started"] < when["second ended"]
+    assert set(when) == {f"{n} {e}" for n in ("first", "second", "third") for e in ("started", "ended")}
+    for job in jobs:                                             # each ended as a job: result recorded
+        job.refresh()
+        assert job.get_status() == "finished"
+    assert [job.return_value() for job in jobs] == ["first", "second", "third"]
+
+
+def test_a_released_job_that_fails_is_retried_and_a_stuck_one_times_out(app, redis_queue):
+    """Released or not, a job keeps RQ's rules: its failure is retried, and its time limit holds in the
+    thread it runs in."""
+    import uuid
+
+    from rq import Retry
+
+    EVENTS.clear()
+    key = f"test-release-{uuid.uuid4().hex}"
+    flaky = redis_queue.enqueue(releasing_job, "flaky", 0.2, key, retry=Retry(max=1))
+    stuck = redis_queue.enqueue(releasing_job, "stuck", 5, job_timeout=1)
+    in_process_worker(app, redis_queue, flaky, stuck).work(burst=True)
+    redis_queue.connection.delete(key)
+    flaky.refresh()
+    stuck.refresh()
+    assert flaky.get_status() == "finished" and flaky.return_value() == "flaky"
+    assert [e for e, _ in EVENTS].count("flaky started") == 2    # failed after its release, run again
+    assert stuck.get_status() == "failed"
+    assert "JobTimeoutException" in stuck.latest_result().exc_string
+    assert "stuck ended" not in dict(EVENTS)
+
+
 def test_a_nightly_send_whose_redis_jobs_were_lost_is_finished_by_asking_again(
         app, network, factories, publication, feed_folder, redis_queue):
     factories.vehicle(network.gap, photo_count=1)
