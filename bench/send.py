@@ -7,7 +7,8 @@
 Builds the data once (``--rebuild`` to start again): ``--vehicles`` vehicles over 200 concessions
 (2 sites each), ``--media`` media cycling over every feed format, each configured for every
 concession with one publication list. Also measures each feed writer alone in rows per second on
-one core (``--skip-writers`` to leave that out).
+one core (``--skip-writers`` to leave that out). The database is then ANALYZEd, as autovacuum would
+have done on a production server.
 
 First it measures the disk of ``FEED_FOLDER`` as the send uses it: two threads each write five
 100 MB files through the send's ``FeedFile`` (direct I/O, fsync at the end of each). Each send's
@@ -82,6 +83,19 @@ MAKES = [("RENAULT", "CLIO", "hatchback"), ("PEUGEOT", "3008", "suv"), ("BMW", "
          ("AUDI", "A4 AVANT", "estate"), ("MINI", "COUNTRYMAN", "suv")]
 FORMAT_CYCLE = ["generic_xml", "generic_csv", "google_vehicle_listings", "meta_catalog_csv", "meta_catalog_xml",
                 "mobile_de_csv"]
+
+
+def analyze(app) -> None:
+    """ANALYZE the database, as PostgreSQL's autovacuum does after a bulk load: without statistics its
+    planner takes the 100,000 vehicles for a few hundred rows and scans them all for every batch of ids
+    (110 ms for a batch of 1,000 changed rows instead of 13 ms). A server with autovacuum off (as on
+    some test machines) would otherwise run the send with plans no production database has."""
+    from sqlalchemy import text
+
+    from backoffice.extensions import db
+
+    with app.app_context(), db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.execute(text("ANALYZE"))
 
 
 def build(app, vehicles: int, media: int, concessions: int = 200) -> None:
@@ -530,6 +544,7 @@ def main() -> None:
         t = time.perf_counter()
         build(app, args.vehicles, args.media)
         print(f"data built: {args.vehicles:,} vehicles, {args.media} media in {time.perf_counter() - t:.0f} s")
+    analyze(app)
     print(f"send of {args.vehicles:,} vehicles × {args.media} media (PostgreSQL, RQ on Redis):")
     disk = bench_disk()
     print(f"  disk of FEED_FOLDER: {disk / 1e6:,.0f} MB/s of durable feed writes (2 writers of 100 MB files, direct"
