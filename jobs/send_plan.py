@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import dataclasses
 import fcntl
+import gc
 import hashlib
 import json
 import logging
@@ -96,6 +97,20 @@ def _locked(path: Path, wait: bool = True):
             yield False
             return
         yield True
+
+
+@contextmanager
+def _gc_paused():
+    """No automatic garbage collection meanwhile. The run's shared work makes hundreds of thousands of
+    objects that all live on (the engine's inputs and decisions, the stores' rows), so each automatic
+    collection walks them all again and frees nothing: a third of the engine's time (0.6 s a night)."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 def _ensure(path: Path, build, wait: bool = True) -> bool:
@@ -277,6 +292,11 @@ def _previous_store(fmt, context: bytes) -> ListingStore | None:
 def _render_store(fmt, rows: "_Rows", path: Path) -> None:
     """Render the run's store of ``fmt``, keeping the unchanged listings of the previous store (in its
     base), then keep it with its base (hard links, no copy) as the previous store of the next run."""
+    with _gc_paused():
+        _build_and_keep_store(fmt, rows, path)
+
+
+def _build_and_keep_store(fmt, rows: "_Rows", path: Path) -> None:
     started = time.perf_counter()
     current = rows.fingerprints()
     context = store_context(fmt)
@@ -463,6 +483,11 @@ def _details(run) -> dict[int, tuple]:
 
 def _prepare_decisions(run, folder: Path) -> None:
     """One ``decide`` over every medium of the run: all media decide on the same stock state."""
+    with _gc_paused():
+        _decide_every_medium(run, folder)
+
+
+def _decide_every_medium(run, folder: Path) -> None:
     from models.publication import Medium
     from models.publication_inputs import load_decision_inputs
     from models.send_decision import decide
