@@ -11,7 +11,8 @@ one core (``--skip-writers`` to leave that out). The database is then ANALYZEd, 
 have done on a production server.
 
 First it measures the disk of ``FEED_FOLDER`` as the send uses it: two threads each write five
-100 MB files through the send's ``FeedFile`` (direct I/O, fsync at the end of each). Each send's
+100 MB files of data that never repeats through the send's ``FeedFile`` (direct I/O, fsync at the
+end of each). Each send's
 line then gives its feeds' size at that speed: the wall time no send could beat on this disk,
 whatever its CPU (a virtual disk whose host flushes on fsync may take 300 MB/s where a local NVMe
 takes GB/s).
@@ -489,15 +490,25 @@ def bench_disk(workers: int = 2, files: int = 5, size: int = 100 << 20) -> float
 
     from jobs.delivery import FeedFile
 
+    import numpy as np
+
     folder = Path(os.environ["FEED_FOLDER"]) / ".bench-disk"
     folder.mkdir(parents=True, exist_ok=True)
-    block = os.urandom(1 << 20)
+    random_block = np.frombuffer(os.urandom(1 << 20), np.uint64)
+    pages = np.arange((1 << 20) // 4096, dtype=np.uint64)
 
     def write(n: int) -> None:
+        # One random 1 MB block, each 4 KB page of it stamped with its own number: no two pages written
+        # are the same, so a virtual disk that deduplicates or compresses is measured as feeds use it.
+        block = random_block.copy()
+        stamps, data = block[::512], memoryview(block).cast("B")
+        number = n * files * (size >> 20) * len(pages)
         for i in range(files):
             with FeedFile(folder / f"{n}-{i}.tmp") as out:
                 for _ in range(size >> 20):
-                    out.write(block)
+                    stamps[:] = pages + np.uint64(number)
+                    number += len(pages)
+                    out.write(data)
 
     threads = [threading.Thread(target=write, args=(n,)) for n in range(workers)]
     started = time.perf_counter()
