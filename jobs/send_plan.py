@@ -298,15 +298,12 @@ def _render_store(fmt, rows: "_Rows", path: Path) -> None:
 
 def _build_and_keep_store(fmt, rows: "_Rows", path: Path) -> None:
     started = time.perf_counter()
-    current = rows.fingerprints()
+    ids, prints = rows.fingerprint_arrays()
     context = store_context(fmt)
     previous = _previous_store(fmt, context)
-    reused = []
-    if previous is not None:
-        before = previous.fingerprint_of()
-        reused = [v for v, fingerprint in current.items() if before.get(v) == fingerprint]
-    changed = current.keys() - set(reused)
-    rendered, fingerprints = rows.load(changed)
+    kept = previous.unchanged(ids, prints) if previous is not None else np.zeros(len(ids), bool)
+    reused = ids[kept]
+    rendered, fingerprints = rows.load(ids[~kept].tolist())
     build_store(fmt, rendered, path, context=context, fingerprints=fingerprints, previous=previous, reused=reused,
                 order=rows.order())
     log.info("listing store %s: %d listings reused, %d rendered, %s, in %.2f s", fmt.key, len(reused), len(rendered),
@@ -347,10 +344,19 @@ class _Rows:
         self.rows: dict[int, dict] = {}
         self.prints: dict[int, bytes] = {}
         self._candidates: tuple[dict, dict] | None = None
+        self._arrays: tuple[np.ndarray, np.ndarray] | None = None
 
     def fingerprints(self) -> dict[int, bytes]:
         """vehicle id → row fingerprint of every vehicle a medium of the run may publish."""
         return self._snapshot()[0]
+
+    def fingerprint_arrays(self) -> tuple[np.ndarray, np.ndarray]:
+        """``fingerprints`` as arrays: the vehicle ids, and their fingerprints as "V16" items."""
+        if self._arrays is None:
+            prints = self.fingerprints()
+            self._arrays = (np.fromiter(prints.keys(), np.int64, len(prints)),
+                            np.frombuffer(b"".join(prints.values()), "V16"))
+        return self._arrays
 
     def order(self) -> dict[int, tuple]:
         """vehicle id → its place in the stores: its concession's vehicles together, by score (the

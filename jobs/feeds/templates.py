@@ -76,18 +76,19 @@ def build_store(fmt: FeedFormat, rows: Iterable[dict], path: Path, *, context: b
     if len(context) > 32:
         raise ValueError("a store context is at most 32 bytes")
     rows = list(rows)
-    reused = list(reused)
+    reused = np.asarray(reused if isinstance(reused, np.ndarray) else list(reused), np.int64)
     encoding, errors, listing, slots = fmt.encoding, fmt.errors, fmt.listing, fmt.slots
     fingerprint = (fingerprints or {}).get
     columns = [array("q") for _ in range(_COLUMNS)]
     ids, wholes_at, ends_at, parts_at, parts_end = columns
     sources, prints = bytearray(), []
     base = None
-    at: list[int] = []
-    in_base: list[int] = []
+    at = in_base = np.zeros(0, np.int64)
     if previous is not None:
-        at = previous.locate(reused).tolist()
-        in_base = at if previous.base is None else [i for i in at if previous.sources[i]]
+        # 95,000 listings kept on a usual night: found, and their index gathered, by array operations.
+        at = previous.locate(reused)
+        in_previous_base = np.frombuffer(previous.sources, np.uint8)[at] != 0 if previous.base is not None else None
+        in_base = at if in_previous_base is None else at[in_previous_base]
         own = len(rows) + len(at) - len(in_base)
         if layered if layered is not None else own <= LAYER_LIMIT * max(len(at) + len(rows), 1):
             base = previous.base_store()
@@ -102,13 +103,18 @@ def build_store(fmt: FeedFormat, rows: Iterable[dict], path: Path, *, context: b
             except OSError:   # no hard links here: the store is written whole
                 base = None
         if base is not None:
-            # Listings left in the base keep their offsets there (gathered by C calls, not a loop).
+            # Listings left in the base keep their offsets there.
             for column, old in zip(columns, previous.columns):
-                column.extend(map(old.__getitem__, in_base))
+                column.frombytes(np.frombuffer(old, np.int64)[in_base].tobytes())
             sources.extend(b"\1" * len(in_base))
-            prints.extend([previous.fingerprints[16 * i:16 * i + 16] for i in in_base])
+            prints.append(np.frombuffer(previous.fingerprints, "V16")[in_base].tobytes())
         # The store's own listings: copied from the previous store, or rendered, in the store's order.
-        copied = at if base is None else sorted(set(at).difference(in_base))
+        if base is None:
+            copied = at.tolist()
+        elif in_previous_base is None:   # the previous store is the base: all its listings stay there
+            copied = []
+        else:
+            copied = np.sort(at[~in_previous_base]).tolist()
         last = (1 << 62,)
         rank = (lambda v: (order.get(v, last), v)) if order is not None else (lambda v: v)
         items = sorted([(rank(previous.ids[i]), i, None) for i in copied] +
@@ -282,6 +288,15 @@ class ListingStore:
         runs = list(zip(sources[firsts].tolist(), starts[firsts].tolist(), ends[lasts].tolist()))
         bounds = np.searchsorted(firsts, np.r_[list_starts, total]).tolist()
         return [iter(runs[bounds[k]:bounds[k + 1]]) for k in range(len(id_lists))]
+
+    def unchanged(self, vehicle_ids: np.ndarray, fingerprints: np.ndarray) -> np.ndarray:
+        """Whether each of ``vehicle_ids`` has a listing here rendered from a row with its fingerprint
+        in ``fingerprints`` (16 bytes each, as a "V16" array): the listings a next store keeps."""
+        at = self.locate(vehicle_ids)
+        known = at >= 0
+        same = np.zeros(len(at), bool)
+        same[known] = np.frombuffer(self.fingerprints, "V16")[at[known]] == fingerprints[known]
+        return same
 
     def fingerprint_of(self) -> dict[int, bytes]:
         """vehicle id → the fingerprint of the row its listing was rendered from."""
