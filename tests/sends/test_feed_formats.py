@@ -164,6 +164,20 @@ def test_a_store_built_on_the_previous_one_gives_the_bytes_of_a_store_rendered_w
     assert ListingStore(tmp_path / "night2").fingerprint_of() == {7: b"a" * 16, 8: b"c" * 16, 10: b"d" * 16}
 
 
+def test_a_store_keeps_only_the_listings_whose_row_has_the_same_fingerprint(tmp_path):
+    """What the next night reuses: a vehicle with a listing rendered from the same row, and nothing else
+    (a changed row, a vehicle new to the store)."""
+    import numpy as np
+
+    from jobs.feeds.templates import ListingStore, build_store
+
+    build_store(get_format("generic_csv"), [row(), row(id=8, entry_number="2030")], tmp_path / "store",
+                fingerprints={7: b"a" * 16, 8: b"b" * 16})
+    ids = np.array([8, 9, 7], np.int64)
+    prints = np.frombuffer(b"b" * 16 + b"b" * 16 + b"z" * 15 + b"a", "V16")
+    assert ListingStore(tmp_path / "store").unchanged(ids, prints).tolist() == [True, False, False]
+
+
 @pytest.mark.parametrize("key", list(FORMATS))
 def test_unchanged_listings_around_changed_ones_are_copied_with_their_right_offsets(key, tmp_path):
     # Runs of unchanged listings (7-8 and 11-12, around 9 that changed and 10 that left) are copied in

@@ -541,3 +541,28 @@ def test_a_held_feed_is_not_published_over_a_newer_send(network, factories, publ
     db.session.expire_all()
     assert db.session.get(SendMedium, held.id).status == "skipped"
     assert db.session.get(SendRun, held_run).status == DONE
+
+
+def test_a_send_leaves_the_garbage_collector_on_even_when_its_engine_fails(network, factories, publication,
+                                                                          feed_folder, monkeypatch, request):
+    """The run's shared work pauses automatic garbage collection; a worker that kept it off would
+    pile up every later job's garbage cycles."""
+    import gc
+
+    from models import send_decision
+
+    request.addfinalizer(gc.enable)   # whatever happens here, the next tests collect their garbage
+
+    factories.vehicle(network.gap, entry_number="2029", photo_count=1)
+    medium = publication.medium("EDEN", "generic_csv", [network.nord])
+    start_send()
+    assert gc.isenabled()
+
+    def engine_down(inputs):
+        raise RuntimeError("engine down")
+    monkeypatch.setattr(send_decision, "decide", engine_down)
+    run_id = start_send()
+    sm = db.session.execute(select(SendMedium).where(SendMedium.run_id == run_id,
+                                                     SendMedium.medium_id == medium.id)).scalar_one()
+    assert sm.status == FAILED and "engine down" in sm.message
+    assert gc.isenabled()
