@@ -53,11 +53,14 @@ from .vehicle_index import VehicleIndex
 log = logging.getLogger(__name__)
 
 PLAN_FILES = ("decisions-*.pickle", "decisions.ready", "fingerprints.pickle", "sites.pickle", "details.pickle",
-              "store-*", "*.lock")
+              "rows.pickle", "store-*", "*.lock")
 LISTINGS_CACHE = ".listings"   # under FEED_FOLDER: each format's last store, for the next run
 RETIRED = ".retired"           # under FEED_FOLDER: what a run replaced, freed once it is over
 # Below this share of changed vehicles, their rows are fetched by id; above it, all rows are read.
 FETCH_BY_ID_SHARE = 0.2
+# Feed rows a job shares with the run's other jobs (rows.pickle), at most: a night's changed rows,
+# not a whole stock (a first send's 100,000 normalised rows would take longer to pickle than to load).
+ROWS_SHARED = 20_000
 
 
 def run_folder(run_id: int) -> Path:
@@ -345,6 +348,7 @@ class _Rows:
         self.prints: dict[int, bytes] = {}
         self._candidates: tuple[dict, dict] | None = None
         self._arrays: tuple[np.ndarray, np.ndarray] | None = None
+        self._shared_read = False
 
     def fingerprints(self) -> dict[int, bytes]:
         """vehicle id → row fingerprint of every vehicle a medium of the run may publish."""
@@ -374,8 +378,20 @@ class _Rows:
     def load(self, vehicle_ids) -> tuple[list[dict], dict[int, bytes]]:
         """The normalised rows of ``vehicle_ids`` and the fingerprints of what was loaded."""
         missing = [v for v in vehicle_ids if v not in self.rows]
+        if missing and not self._shared_read:
+            # The rows another job of the run loaded for its stores (the job that decided the run then
+            # renders a store or two: it does not fetch and normalise the same rows again).
+            self._shared_read = True
+            shared = self.folder / "rows.pickle"
+            if shared.exists():
+                rows, prints = _load(shared)
+                self.rows.update(rows)
+                self.prints.update(prints)
+                missing = [v for v in missing if v not in self.rows]
         if missing:
             self._fetch(missing)
+            if len(self.rows) <= ROWS_SHARED:
+                _dump((self.rows, self.prints), self.folder / "rows.pickle")
         wanted = [v for v in vehicle_ids if v in self.rows]   # a vehicle deleted meanwhile has no row
         return [self.rows[v] for v in wanted], {v: self.prints[v] for v in wanted}
 
