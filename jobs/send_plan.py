@@ -17,7 +17,9 @@ the run keeps, in ``FEED_FOLDER/.staging/run-<id>/``:
   same fingerprint, left in their base, and loads, normalises and renders only the others: on a night where 5 % of the stock
   changed, 5 % of the listings are rendered;
 - ``details.pickle``: what a listing with its own contact or link needs (make, status, reference,
-  public link, site contact), loaded by the first job of a medium that needs it.
+  public link, site contact), loaded by the first job of a medium that needs it;
+- ``rows.pickle``: the feed rows of the night's changed vehicles (at most ``ROWS_SHARED``), loaded once
+  by the first job rendering a store, for the other jobs rendering one.
 
 Each file is written under a file lock, to a temporary name then renamed: a job killed while
 building leaves nothing half-written, and the next one builds it again. ``discard`` removes them
