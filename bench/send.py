@@ -28,7 +28,10 @@ production (where the RQ workers already run when the nightly send is enqueued a
    their mileage. This modifies the benchmark database's vehicle rows on purpose, and the changes
    stay (a later run of this script starts from the changed stock). The cache is kept.
    ``--next-night-only`` runs only this one, on the cache an earlier run left (to compare changes
-   to the nightly path quickly; without a cache it is a cold send).
+   to the nightly path quickly; without a cache it is a cold send). ``--nights N`` runs N next
+   nights in a row, the disk measured again before each, then prints their wall times' minimum,
+   median and maximum, and the same for the time above each one's disk floor: this machine's disk
+   and CPU speed move by a third within minutes, and the time above the floor moves less.
 
 Each send starts that many real ``flask worker <SEND_QUEUE>`` processes (not ``--burst``), waits
 until all are registered and idle in Redis (reported as "start-up", not part of the wall time),
@@ -64,6 +67,7 @@ import random
 import resource
 import shutil
 import signal
+import statistics
 import socket
 import subprocess
 import sys
@@ -394,10 +398,11 @@ def change_stock(app, share: float, seed: int) -> int:
     return len(chosen)
 
 
-def run_send(app, workers: int, label: str, disk: float, timeout: float = 600.0, log_dir: Path | None = None
-             ) -> None:
-    """One send with ``workers`` workers standing by; prints one line of figures (see the module doc).
-    With ``log_dir``, each worker's log is kept there (``<workers>w-<label's first word>-<n>.log``)."""
+def run_send(app, workers: int, label: str, disk: float, timeout: float = 600.0, log_dir: Path | None = None,
+             log_tag: str | None = None) -> tuple[float, float]:
+    """One send with ``workers`` workers standing by; prints one line of figures (see the module doc)
+    and returns its (wall time, disk floor). With ``log_dir``, each worker's log is kept there
+    (``<workers>w-<log_tag, or the label's first word>-<n>.log``)."""
     from redis import Redis
     from rq import Queue
 
@@ -416,7 +421,7 @@ def run_send(app, workers: int, label: str, disk: float, timeout: float = 600.0,
     names = None
     if log_dir is not None:
         log_dir.mkdir(parents=True, exist_ok=True)
-        names = [log_dir / f"{workers}w-{label.split()[0]}-{n}.log" for n in range(workers)]
+        names = [log_dir / f"{workers}w-{log_tag or label.split()[0]}-{n}.log" for n in range(workers)]
     pool = Workers(workers, names)
     sampler = PeakRss(list(pool.pids))
     status = pg_before = pg_after = None
@@ -480,6 +485,7 @@ def run_send(app, workers: int, label: str, disk: float, timeout: float = 600.0,
           f" {sorted(states)}, {outcomes:,} report rows, {feed_bytes / 1e9:.2f} GB of feeds (written at the"
           f" disk's speed alone: {feed_bytes / disk:.1f} s; the files replaced"
           f" freed {freed:.1f} s after the run); peak RSS of a worker process {peak:.0f} MB")
+    return elapsed, feed_bytes / disk
 
 
 def bench_disk(workers: int = 2, files: int = 5, size: int = 100 << 20) -> float:
@@ -534,6 +540,8 @@ def main() -> None:
                         help="share of the vehicles changed before the next-night send (default 0.05)")
     parser.add_argument("--next-night-only", action="store_true",
                         help="skip the first (cold) send: only next-night sends, on the cache an earlier run left")
+    parser.add_argument("--nights", type=int, default=1, metavar="N",
+                        help="next nights in a row per worker count, with their minimum, median and maximum")
     args = parser.parse_args()
     if "postgresql" not in os.environ.get("DATABASE_URL", ""):
         sys.exit("set DATABASE_URL to a PostgreSQL database of your own (bench_h5)")
@@ -569,9 +577,20 @@ def main() -> None:
         if not args.next_night_only:
             clear_listing_cache()
             run_send(app, workers, "first send (cold cache)", disk, log_dir=args.worker_logs)
-        changed = change_stock(app, args.changed_share, seed=1000 + night)
-        run_send(app, workers, f"next night ({share} of the stock changed: {changed:,} vehicles)", disk,
-                 log_dir=args.worker_logs)
+        nights = []
+        for n in range(max(1, args.nights)):
+            if n:
+                disk = bench_disk()
+                print(f"  disk of FEED_FOLDER: {disk / 1e6:,.0f} MB/s")
+            changed = change_stock(app, args.changed_share, seed=1000 + night + 100 * n)
+            nights.append(run_send(app, workers, f"next night ({share} of the stock changed: {changed:,} vehicles)",
+                                   disk, log_dir=args.worker_logs, log_tag="next" if n == 0 else f"next{n + 1}"))
+        if len(nights) > 1:
+            walls = [wall for wall, _ in nights]
+            above = [wall - floor for wall, floor in nights]
+            print(f"  {workers} worker(s), {len(nights)} next nights: wall min {min(walls):.1f} / median"
+                  f" {statistics.median(walls):.1f} / max {max(walls):.1f} s; above the disk's floor min"
+                  f" {min(above):.1f} / median {statistics.median(above):.1f} / max {max(above):.1f} s")
 
 
 if __name__ == "__main__":
