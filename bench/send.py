@@ -12,10 +12,9 @@ have done on a production server.
 
 First it measures the disk of ``FEED_FOLDER`` as the send uses it: two threads each write five
 100 MB files of data that never repeats through the send's ``FeedFile`` (direct I/O, fsync at the
-end of each). Each send's
-line then gives its feeds' size at that speed: the wall time no send could beat on this disk,
-whatever its CPU (a virtual disk whose host flushes on fsync may take 300 MB/s where a local NVMe
-takes GB/s).
+end of each). Each send's line then gives its feeds' size at that speed: the wall time no send
+could beat on this disk, whatever its CPU (a virtual disk whose host flushes on fsync may take
+300 MB/s where a local NVMe takes GB/s).
 
 Then, for each worker count of ``--workers``, two sends, each with workers standing by as in
 production (where the RQ workers already run when the nightly send is enqueued at 02:00):
@@ -30,8 +29,8 @@ production (where the RQ workers already run when the nightly send is enqueued a
    ``--next-night-only`` runs only this one, on the cache an earlier run left (to compare changes
    to the nightly path quickly; without a cache it is a cold send). ``--nights N`` runs N next
    nights in a row, the disk measured again before each, then prints their wall times' minimum,
-   median and maximum, and the same for the time above each one's disk floor: this machine's disk
-   and CPU speed move by a third within minutes, and the time above the floor moves less.
+   median and maximum, and the same for the time above each one's disk floor (the disk and CPU
+   speed of a virtual machine can move by a third within minutes).
 
 Each send starts that many real ``flask worker <SEND_QUEUE>`` processes (not ``--burst``), waits
 until all are registered and idle in Redis (reported as "start-up", not part of the wall time),
@@ -67,8 +66,8 @@ import random
 import resource
 import shutil
 import signal
-import statistics
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -494,9 +493,9 @@ def bench_disk(workers: int = 2, files: int = 5, size: int = 100 << 20) -> float
     fsync at the end of each). No send can publish its feeds faster than this: its floor."""
     import threading
 
-    from jobs.delivery import FeedFile
-
     import numpy as np
+
+    from jobs.delivery import FeedFile
 
     folder = Path(os.environ["FEED_FOLDER"]) / ".bench-disk"
     folder.mkdir(parents=True, exist_ok=True)
