@@ -566,3 +566,32 @@ def test_a_send_leaves_the_garbage_collector_on_even_when_its_engine_fails(netwo
                                                      SendMedium.medium_id == medium.id)).scalar_one()
     assert sm.status == FAILED and "engine down" in sm.message
     assert gc.isenabled()
+
+
+def test_a_job_rendering_a_store_after_another_reuses_the_rows_it_loaded(network, factories, publication,
+                                                                       feed_folder, monkeypatch):
+    """The job that decided a run then renders a store the other worker has not reached: it reads the
+    changed rows the other job saved instead of fetching them again, and its store is complete."""
+    from jobs import send_plan
+    from jobs.feeds import get_format
+    from jobs.feeds.templates import ListingStore
+
+    car = factories.vehicle(network.gap, entry_number="2029", photo_count=2)
+    publication.medium("EDEN", "generic_csv", [network.nord])
+    publication.medium("ZOOM", "generic_xml", [network.nord])
+    run = SendRun(run_key="rows-shared", kind="manual", decision_date=db.func.current_date(), media_total=2,
+                  status="running")
+    db.session.add(run)
+    db.session.commit()
+    folder = send_plan.run_folder(run.id)
+    send_plan._render_store(get_format("generic_csv"), send_plan._Rows(run, folder), folder / "store-generic_csv")
+    assert (folder / "rows.pickle").exists()
+
+    def fetch_again(self, vehicle_ids):
+        raise AssertionError("the rows were fetched again")
+    monkeypatch.setattr(send_plan._Rows, "_fetch", fetch_again)
+    send_plan._render_store(get_format("generic_xml"), send_plan._Rows(run, folder), folder / "store-generic_xml")
+    store = ListingStore(folder / "store-generic_xml")
+    assert store.locate([car.id]).tolist() == [0]
+    listing = bytes(store.views()[0][store.wholes_at[0]:store.ends_at[0]])
+    assert b"<reference>2029</reference>" in listing
