@@ -49,7 +49,7 @@ from backoffice.extensions import db
 
 from .delivery import retire
 from .feeds import get_format, mandatory_fields_for
-from .feeds.templates import ListingStore, StoreError, base_path, build_store
+from .feeds.templates import ListingStore, StoreError, StoreOrder, base_path, build_store
 from .vehicle_index import VehicleIndex
 
 log = logging.getLogger(__name__)
@@ -350,6 +350,7 @@ class _Rows:
         self.prints: dict[int, bytes] = {}
         self._candidates: tuple[dict, dict] | None = None
         self._arrays: tuple[np.ndarray, np.ndarray] | None = None
+        self._order: StoreOrder | None = None
         self._shared_read = False
 
     def fingerprints(self) -> dict[int, bytes]:
@@ -364,11 +365,13 @@ class _Rows:
                             np.frombuffer(b"".join(prints.values()), "V16"))
         return self._arrays
 
-    def order(self) -> dict[int, tuple]:
-        """vehicle id → its place in the stores: its concession's vehicles together, by score (the
+    def order(self) -> StoreOrder:
+        """The candidates' place in the stores: each concession's vehicles together, by score (the
         default ordering of a medium's lists, ``models.send_decision``), so that most feeds copy
-        their listings a run at a time."""
-        return self._snapshot()[1]
+        their listings a run at a time. Made once for the job's stores."""
+        if self._order is None:
+            self._order = StoreOrder(self._snapshot()[1])
+        return self._order
 
     def _snapshot(self) -> tuple[dict, dict]:
         """The run's (fingerprints, order) of the candidates, saved once by ``_load_candidates``."""

@@ -24,7 +24,6 @@ import shutil
 import tempfile
 from array import array
 from itertools import chain
-from operator import itemgetter
 from pathlib import Path
 from typing import Iterable, Iterator, Mapping
 
@@ -40,6 +39,7 @@ _NO_BASE = bytes(16)
 _TRAILER = 32 + 16 + 16 + 8 + 8 + 8   # context, token, base token, count, index offset, magic
 _CHUNK = 1 << 20       # bytes joined at a time by write_feed: within the CPU cache
 _COLUMNS = 5          # of the index: ids, wholes_at, ends_at, parts_at, parts_end
+_LONG_RUN = 1 << 20   # a run of copied listings this long is written from the previous store as it is
 # A store built on the previous one keeps its unchanged listings where they are, in its *base* (the
 # last store written whole, hard-linked beside it as "<store>.base"), and holds only the listings
 # rendered since: a night copies 5 % of the listings instead of 1.2 GB. Past this share of listings
@@ -59,13 +59,14 @@ def base_path(path: Path) -> Path:
 def build_store(fmt: FeedFormat, rows: Iterable[dict], path: Path, *, context: bytes = b"",
                 fingerprints: Mapping[int, bytes] | None = None, previous: "ListingStore | None" = None,
                 reused: Iterable[int] = (), layered: bool | None = None,
-                order: Mapping[int, tuple] | None = None) -> int:
+                order: "Mapping[int, tuple] | StoreOrder | None" = None) -> int:
     """Render every row's listing into ``path``, atomically; returns the listings stored.
 
     Each vehicle is stored twice: whole with its own link and its site's contact (the common case),
     where only the customer code is left as a NUL byte, and as its parts around every slot. The whole
     listings come first, one after the other in ``order`` (vehicle id → sort key, ties by id; by id
-    without it), then the parts: a feed listing vehicles in that order copies them a run at a time.
+    without it; or a ``StoreOrder`` made of it once for several stores), then the parts: a feed
+    listing vehicles in that order copies them a run at a time.
     ``fingerprints`` (vehicle id → 16 bytes) say what row each rendered listing comes from. The
     ``reused`` vehicles keep their listing from ``previous``, a store of the same ``context`` where
     they have the fingerprint of their current row, instead of being rendered: left in place in the
@@ -78,7 +79,6 @@ def build_store(fmt: FeedFormat, rows: Iterable[dict], path: Path, *, context: b
     rows = list(rows)
     reused = np.asarray(reused if isinstance(reused, np.ndarray) else list(reused), np.int64)
     encoding, errors, listing, slots = fmt.encoding, fmt.errors, fmt.listing, fmt.slots
-    fingerprint = (fingerprints or {}).get
     columns = [array("q") for _ in range(_COLUMNS)]
     ids, wholes_at, ends_at, parts_at, parts_end = columns
     sources, prints = bytearray(), []
@@ -89,8 +89,10 @@ def build_store(fmt: FeedFormat, rows: Iterable[dict], path: Path, *, context: b
         at = previous.locate(reused)
         in_previous_base = np.frombuffer(previous.sources, np.uint8)[at] != 0 if previous.base is not None else None
         in_base = at if in_previous_base is None else at[in_previous_base]
-        own = len(rows) + len(at) - len(in_base)
-        if layered if layered is not None else own <= LAYER_LIMIT * max(len(at) + len(rows), 1):
+        if (at < 0).any():
+            raise KeyError(f"a reused vehicle without listing in {previous.path}")
+        own_count = len(rows) + len(at) - len(in_base)
+        if layered if layered is not None else own_count <= LAYER_LIMIT * max(len(at) + len(rows), 1):
             base = previous.base_store()
     temp = path.with_name(path.name + f".{os.getpid()}.tmp")
     try:
@@ -110,62 +112,50 @@ def build_store(fmt: FeedFormat, rows: Iterable[dict], path: Path, *, context: b
             prints.append(np.frombuffer(previous.fingerprints, "V16")[in_base].tobytes())
         # The store's own listings: copied from the previous store, or rendered, in the store's order.
         if base is None:
-            copied = at.tolist()
+            copied = at
         elif in_previous_base is None:   # the previous store is the base: all its listings stay there
-            copied = []
+            copied = at[:0]
         else:
-            copied = np.sort(at[~in_previous_base]).tolist()
-        last = (1 << 62,)
-        rank = (lambda v: (order.get(v, last), v)) if order is not None else (lambda v: v)
-        items = sorted([(rank(previous.ids[i]), i, None) for i in copied] +
-                       [(rank(row["id"]), -1, row) for row in rows], key=itemgetter(0))
+            copied = np.sort(at[~in_previous_base])
+        own = _OwnListings(previous, copied, rows, order if isinstance(order, StoreOrder) else StoreOrder(order))
         pending_wholes: list = []
         pending_parts: list = []
         with open(temp, "wb") as fh, tempfile.TemporaryFile(dir=temp.parent) as parts_file:
-            whole_position = part_position = 0
+            pending_size = 0
 
             def flush():
+                nonlocal pending_size
                 fh.write(b"".join(pending_wholes))
                 pending_wholes.clear()
                 parts_file.write(b"".join(pending_parts))
                 pending_parts.clear()
-            if copied:
-                views = previous.views()
-                old_ids, old_wholes_at, old_ends_at, old_parts_at, old_parts_end = previous.columns
-                old_prints, old_sources = previous.fingerprints, previous.sources
-            for _, i, row in items:
-                if row is None:
-                    view = views[old_sources[i]]
-                    whole, parts = view[old_wholes_at[i]:old_ends_at[i]], view[old_parts_at[i]:old_parts_end[i]]
-                    ids.append(old_ids[i])
-                    prints.append(old_prints[16 * i:16 * i + 16])
-                else:
+                pending_size = 0
+            for k, row, whole, parts in own.runs():
+                if row is not None:
                     texts = listing(row)
                     values = ["\0" if s.kind == "customer_code" else s.render(slot_value(s.kind, row))
                               for s in slots]
                     whole = ("".join(chain.from_iterable(zip(texts, values))) + texts[-1]).encode(encoding, errors)
                     parts = "\0".join(texts).encode(encoding, errors)
-                    ids.append(row["id"])
-                    prints.append(fingerprint(row["id"], _NO_FINGERPRINT))
+                    own.rendered(k, len(whole), len(parts))
+                elif len(whole) >= _LONG_RUN:
+                    flush()
+                    fh.write(whole)
+                    parts_file.write(parts)
+                    continue
                 pending_wholes.append(whole)
                 pending_parts.append(parts)
-                wholes_at.append(whole_position)
-                whole_position += len(whole)
-                ends_at.append(whole_position)
-                parts_at.append(part_position)
-                part_position += len(parts)
-                parts_end.append(part_position)
-                sources.append(0)
-                if len(pending_wholes) >= 1024:
+                pending_size += len(whole)
+                if len(pending_wholes) >= 1024 or pending_size >= _LONG_RUN:
                     flush()
             flush()
-            # The parts go after the whole listings: their offsets move by the wholes' size.
-            own_parts = slice(len(ids) - len(items), len(ids))
-            for column in (parts_at, parts_end):
-                column[own_parts] = array("q", [p + whole_position for p in column[own_parts]])
+            own_columns, data_end = own.index()
+            for column, values in zip(columns, own_columns):
+                column.frombytes(values.tobytes())
+            sources.extend(bytes(len(own)))
+            prints.append(own.fingerprints(fingerprints or {}).tobytes())
             parts_file.seek(0)
             shutil.copyfileobj(parts_file, fh, 1 << 20)
-            data_end = whole_position + part_position
             # The index goes after the listings: its columns, sources, fingerprints, context, tokens,
             # then its place.
             for column in columns:
@@ -186,6 +176,99 @@ def build_store(fmt: FeedFormat, rows: Iterable[dict], path: Path, *, context: b
         base_path(temp).unlink(missing_ok=True)
         raise
     return len(ids)
+
+
+class StoreOrder:
+    """The order of a store's listings, as ranks: the vehicles of ``order`` (vehicle id → sort key) by
+    key, ties by id, then the others by id. Made once per job for its stores (sorting 100,000 keys)."""
+
+    def __init__(self, order: Mapping[int, tuple] | None = None):
+        by_key = [vehicle_id for _, vehicle_id in sorted(zip((order or {}).values(), (order or {}).keys()))]
+        self._index = VehicleIndex(np.asarray(by_key, np.int64))
+        self._size = len(by_key)
+
+    def rank(self, vehicle_ids: np.ndarray) -> np.ndarray:
+        at = self._index.find(vehicle_ids)
+        return np.where(at >= 0, at, self._size + vehicle_ids)
+
+
+class _OwnListings:
+    """A store's own listings in its order, merged from the previous store's listings it copies
+    (``copied``: their places there) and the ``rows`` it renders; the copied listings that stay
+    neighbours go a run at a time (their wholes follow one another in the previous store, and their
+    parts too): a night copies 95,000 listings, and one Python step each took up to 1.8 s a store."""
+
+    def __init__(self, previous: "ListingStore | None", copied: np.ndarray, rows: list[dict], order: StoreOrder):
+        self.previous, self.rows = previous, rows
+        self.row_ids = np.fromiter((row["id"] for row in rows), np.int64, len(rows))
+        old_ids = np.frombuffer(previous.ids, np.int64) if previous is not None else np.zeros(0, np.int64)
+        self.copied = len(copied)
+        self.merged = np.argsort(np.concatenate([order.rank(old_ids[copied]), order.rank(self.row_ids)]),
+                                 kind="stable")
+        self.is_copied = self.merged < self.copied
+        self.old_at = np.full(len(self.merged), -1, np.int64)
+        self.old_at[self.is_copied] = copied[self.merged[self.is_copied]]
+        self.ids = np.empty(len(self.merged), np.int64)
+        self.ids[~self.is_copied] = self.row_ids[self.merged[~self.is_copied] - self.copied]
+        self.whole_sizes = np.zeros(len(self.merged), np.int64)
+        self.part_sizes = np.zeros(len(self.merged), np.int64)
+        follows = np.zeros(len(self.merged), bool)
+        if self.copied:
+            self.ids[self.is_copied] = old_ids[copied[self.merged[self.is_copied]]]
+            c = self.old_at[self.is_copied]
+            self.old = [np.frombuffer(column, np.int64) for column in previous.columns[1:]]
+            wholes_at, ends_at, parts_at, parts_end = self.old
+            self.whole_sizes[self.is_copied] = ends_at[c] - wholes_at[c]
+            self.part_sizes[self.is_copied] = parts_end[c] - parts_at[c]
+            a = np.maximum(self.old_at, 0)   # (a rendered listing's is never read: it never follows)
+            self.sources = np.frombuffer(previous.sources, np.uint8)
+            follows[1:] = (self.is_copied[1:] & self.is_copied[:-1] & (self.old_at[1:] == self.old_at[:-1] + 1)
+                           & (self.sources[a[1:]] == self.sources[a[:-1]])
+                           & (wholes_at[a[1:]] == ends_at[a[:-1]]) & (parts_at[a[1:]] == parts_end[a[:-1]]))
+        self.starts = np.flatnonzero(~follows)
+
+    def __len__(self) -> int:
+        return len(self.merged)
+
+    def runs(self) -> Iterator[tuple[int, dict | None, memoryview | None, memoryview | None]]:
+        """(place, row, None, None) of each listing to render, in the store's order, between the
+        (place, None, wholes, parts) of each run of copied listings."""
+        starts = self.starts.tolist()
+        old_at, merged = self.old_at.tolist(), self.merged.tolist()
+        if self.copied:
+            views = self.previous.views()
+            sources = self.sources
+            wholes_at, ends_at, parts_at, parts_end = self.old
+        for start, stop in zip(starts, starts[1:] + [len(merged)]):
+            first = old_at[start]
+            if first < 0:
+                yield start, self.rows[merged[start] - self.copied], None, None
+            else:
+                last, view = old_at[stop - 1], views[sources[first]]
+                yield (start, None, view[wholes_at[first]:ends_at[last]], view[parts_at[first]:parts_end[last]])
+
+    def rendered(self, place: int, whole_size: int, parts_size: int) -> None:
+        self.whole_sizes[place], self.part_sizes[place] = whole_size, parts_size
+
+    def index(self) -> tuple[list[np.ndarray], int]:
+        """The own listings' index columns, once all are written (the parts after the wholes), and the
+        end of their data."""
+        ends = np.cumsum(self.whole_sizes)
+        wholes = int(ends[-1]) if len(ends) else 0
+        part_ends = np.cumsum(self.part_sizes) + wholes
+        return ([self.ids, ends - self.whole_sizes, ends, part_ends - self.part_sizes, part_ends],
+                int(part_ends[-1]) if len(part_ends) else wholes)
+
+    def fingerprints(self, fingerprints: Mapping[int, bytes]) -> np.ndarray:
+        """The fingerprint of each own listing's row ("V16"): the previous store's for a copied one."""
+        prints = np.empty(len(self.merged), "V16")
+        if self.copied:
+            prints[self.is_copied] = np.frombuffer(self.previous.fingerprints, "V16")[self.old_at[self.is_copied]]
+        if self.rows:
+            rendered = np.frombuffer(b"".join([fingerprints.get(v, _NO_FINGERPRINT) for v in self.row_ids.tolist()]),
+                                     "V16")
+            prints[~self.is_copied] = rendered[self.merged[~self.is_copied] - self.copied]
+        return prints
 
 
 class ListingStore:

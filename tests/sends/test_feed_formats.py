@@ -281,7 +281,8 @@ def test_a_store_whose_base_was_replaced_or_lost_is_refused(tmp_path):
 
 @pytest.mark.parametrize("key", ["generic_xml", "mobile_de_csv"])
 def test_listings_stored_in_the_feeds_order_are_copied_a_run_at_a_time_and_any_order_gives_the_formats_bytes(
-        key, tmp_path):
+        key, tmp_path, monkeypatch):
+    from jobs.feeds import templates
     from jobs.feeds.templates import ListingStore, base_path, build_store, write_feed
 
     fmt = get_format(key)
@@ -323,3 +324,31 @@ def test_listings_stored_in_the_feeds_order_are_copied_a_run_at_a_time_and_any_o
     assert runs("night2", by_order) == 3
     for listed in (by_order, by_order[::-1], night2):
         assert feed("night2", listed) == write(key, listed)[1]
+    # Night 3 is written whole: vehicle 9's score moved it to the front of its concession (its row, so
+    # its listing, did not change), vehicle 15 changed. The store follows the new order: a feed in that
+    # order is still one run, and each listing is its row's, copied from night 2's base or own part.
+    changed = row(id=15, entry_number="2015", concession_id=2, sale_price_ttc=Decimal("1990.00"))
+    night3 = [changed if r["id"] == 15 else r for r in night2]
+    order3 = {**order, 9: (2, -100)}
+    prints3 = {r["id"]: fingerprint(r) for r in night3}
+    build_store(fmt, [changed], tmp_path / "night3", context=b"ctx", fingerprints={15: prints3[15]},
+                previous=ListingStore(tmp_path / "night2"), reused=[r["id"] for r in night3 if r["id"] != 15],
+                layered=False, order=order3)
+    assert not base_path(tmp_path / "night3").exists()
+    by_order = sorted(night3, key=lambda r: order3[r["id"]])
+    assert by_order[6]["id"] == 9 and runs("night3", by_order) == 1
+    for listed in (by_order, by_order[::-1], night3):
+        assert feed("night3", listed) == write(key, listed)[1]
+    assert ListingStore(tmp_path / "night3").fingerprint_of() == {
+        **{r["id"]: fingerprint(r) for r in rows if r["id"] not in (12, 15)}, 12: fingerprint(night2[5]),
+        15: prints3[15]}
+    # Byte for byte the store rendered whole in that order (but for its own random token).
+    build_store(fmt, night3, tmp_path / "whole3", context=b"ctx", fingerprints=prints3, order=order3)
+    night3_bytes, whole3_bytes = ((tmp_path / name).read_bytes() for name in ("night3", "whole3"))
+    assert night3_bytes[:-56] == whole3_bytes[:-56] and night3_bytes[-40:] == whole3_bytes[-40:]
+    # The same when every run is written straight from the previous store (as a long run is).
+    monkeypatch.setattr(templates, "_LONG_RUN", 1)
+    build_store(fmt, [changed], tmp_path / "night3b", context=b"ctx", fingerprints={15: prints3[15]},
+                previous=ListingStore(tmp_path / "night2"), reused=[r["id"] for r in night3 if r["id"] != 15],
+                layered=False, order=order3)
+    assert (tmp_path / "night3b").read_bytes()[:-56] == whole3_bytes[:-56]
