@@ -253,6 +253,8 @@ def encode_sent_listings(concession_ids, vehicle_ids, list_ids, ranks, contact_c
 
     ids_text, ids_at = _decimal_items(vehicles)
     index_text, index_at = _decimal_items(contact_of)
+    bounds = np.r_[starts, n]   # each row's first listing, and the end
+    ids_at, index_at = ids_at[bounds].tolist(), index_at[bounds].tolist()
     list_bounds = np.searchsorted(list_runs, starts).tolist() + [len(list_runs)]
     rank_bounds = np.searchsorted(rank_runs, starts).tolist() + [len(rank_runs)]
     list_items = list(zip(_or_none(lists[list_runs]), np.diff(np.r_[list_runs, n]).tolist()))
@@ -267,8 +269,8 @@ def encode_sent_listings(concession_ids, vehicle_ids, list_ids, ranks, contact_c
         people = [contacts[c] for c in used[row_contacts[k]:row_contacts[k + 1]]]
         tail = json.dumps([c if c is None else c[:2] for c in people], ensure_ascii=False, separators=(",", ":"))
         # The same text as json.dumps of the whole dict: "contact" is a plain list of small integers.
-        details = f'{head[:-1]},"contact":[{index_text[index_at[start]:index_at[end] - 1]}],"contacts":{tail}}}'
-        out[concession_id] = (end - start, "," + ids_text[ids_at[start]:ids_at[end]], details)
+        details = f'{head[:-1]},"contact":[{index_text[index_at[k]:index_at[k + 1] - 1]}],"contacts":{tail}}}'
+        out[concession_id] = (end - start, "," + ids_text[ids_at[k]:ids_at[k + 1]], details)
     return out
 
 
@@ -283,23 +285,28 @@ def _or_none(values: np.ndarray) -> list:
     return [None if v == _NONE else v for v in values.tolist()]
 
 
-def _decimal_items(values: np.ndarray) -> tuple[str, list[int]]:
+def _decimal_items(values: np.ndarray) -> tuple[str, np.ndarray]:
     """("12,15,18,", offsets): each non-negative integer in decimal followed by a comma, and where
     each one starts (plus the end), from their digits as a character matrix (a row per value,
-    leading zeros dropped by a mask): 100,000 ids in a few ms where ``str`` per id takes ~25 ms."""
+    leading zeros dropped by a mask): 100,000 ids in ~5 ms where ``str`` per id takes ~25 ms. The
+    digits come one column at a time from 32-bit integers (a division by a constant, vectorised),
+    three times faster than dividing the 64-bit values by every power of ten at once."""
     values = np.asarray(values, np.int64)
     if not len(values):
-        return "", [0]
+        return "", np.zeros(1, np.int64)
     if values.min() < 0:
         raise ValueError("negative integer in a packed list")
     width = len(str(int(values.max())))
-    powers = 10 ** np.arange(width - 1, -1, -1, dtype=np.int64)
+    rest = values.astype(np.uint32) if width <= 9 else values.copy()
     chars = np.empty((len(values), width + 1), np.uint8)
-    chars[:, :width] = values[:, None] // powers % 10 + ord("0")
     chars[:, width] = ord(",")
-    digits = 1 + (values[:, None] >= powers[:-1]).sum(axis=1)   # 0 has one digit
+    for column in range(width - 1, -1, -1):
+        chars[:, column] = rest % 10
+        rest //= 10
+    chars[:, :width] += ord("0")
+    digits = np.searchsorted(10 ** np.arange(1, width, dtype=np.int64), values, side="right") + 1   # 0 has one
     keep = np.arange(width + 1) >= (width - digits)[:, None]
-    return chars[keep].tobytes().decode("ascii"), np.r_[0, np.cumsum(digits + 1)].tolist()
+    return chars[keep].tobytes().decode("ascii"), np.r_[0, np.cumsum(digits + 1)]
 
 
 def decode_vehicle_ids(vehicle_ids: str) -> list[int]:

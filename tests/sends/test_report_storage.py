@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 
+import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -93,6 +94,18 @@ def test_a_mediums_listings_encoded_at_once_give_each_concession_its_own_row(row
                                                                       [r[3] for r in mine], contacts))
         assert decode_listings(ids, details) == [Listing(r[1], r[2], r[3], *(people[r[4]] or (None, None))[:2])
                                                  for r in mine]
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.one_of(st.integers(0, 12), st.integers(0, 10 ** 6), st.integers(0, 10 ** 12)), max_size=40))
+def test_ids_are_written_in_plain_decimal_each_where_its_offset_says(values):
+    # The vehicle ids of a bilan row are cut from one text per medium by these offsets: a leading zero
+    # or a digit lost would name another vehicle.
+    from models.send import _decimal_items
+
+    text, offsets = _decimal_items(np.array(values, np.int64))
+    assert text == "".join(f"{v}," for v in values)
+    assert [text[a:b] for a, b in zip(offsets.tolist(), offsets[1:].tolist())] == [f"{v}," for v in values]
 
 
 def test_rows_written_with_one_value_per_listing_are_still_read():
