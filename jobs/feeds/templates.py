@@ -214,8 +214,8 @@ class _OwnListings:
         self.part_sizes = np.zeros(len(self.merged), np.int64)
         follows = np.zeros(len(self.merged), bool)
         if self.copied:
-            self.ids[self.is_copied] = old_ids[copied[self.merged[self.is_copied]]]
             c = self.old_at[self.is_copied]
+            self.ids[self.is_copied] = old_ids[c]
             self.old = [np.frombuffer(column, np.int64) for column in previous.columns[1:]]
             wholes_at, ends_at, parts_at, parts_end = self.old
             self.whole_sizes[self.is_copied] = ends_at[c] - wholes_at[c]

@@ -260,6 +260,20 @@ def fingerprint(r) -> bytes:
     return hashlib.md5(repr(sorted(r.items())).encode()).digest()
 
 
+def test_a_store_cannot_keep_a_listing_the_previous_store_does_not_have(tmp_path):
+    # A vehicle said unchanged but absent from the previous store would otherwise be copied from
+    # whatever listing sits at the end of it.
+    from jobs.feeds.templates import ListingStore, build_store
+
+    fmt = get_format("generic_csv")
+    rows = [row(id=n, entry_number=str(2000 + n)) for n in range(7, 10)]
+    build_store(fmt, rows, tmp_path / "night1")
+    with pytest.raises(KeyError):
+        build_store(fmt, [], tmp_path / "night2", previous=ListingStore(tmp_path / "night1"), reused=[7, 42],
+                    layered=False)
+    assert not (tmp_path / "night2").exists()
+
+
 def test_a_store_whose_base_was_replaced_or_lost_is_refused(tmp_path):
     from jobs.feeds.templates import ListingStore, StoreError, base_path, build_store
 
